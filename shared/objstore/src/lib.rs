@@ -1,0 +1,26 @@
+//! Object storage for strata: Thanos objstore YAML -> `Arc<dyn ObjectStore>` (thanos.md §12),
+//! request/byte accounting, ranged reads for the tsdb block readers, Thanos block
+//! upload/download/markers (thanos.md §2), and a conformance suite any store can be run through.
+//!
+//! `object_store` is the only data path; everything here takes `&dyn ObjectStore` or
+//! `Arc<dyn ObjectStore>`, so decorators (instrumentation, prefixes) compose freely.
+
+pub mod block;
+pub mod config;
+pub mod conformance;
+mod error;
+mod instrument;
+mod range;
+
+pub use block::{
+    BlockMetas, UploadOptions, block_path, block_prefix, delete_block, download_block,
+    list_block_ids, list_block_metas, mark_for_deletion, mark_no_compact, read_marker,
+    upload_block, upload_block_with, write_marker,
+};
+pub use config::{BucketConfig, ProviderConfig, SUPPORTED_TYPES, from_file, from_yaml};
+pub use error::{Error, Result};
+pub use instrument::{InstrumentedStore, Stats, StatsSnapshot};
+pub use range::ObjectRange;
+
+/// Re-exported so dependents name the same `object_store` version.
+pub use object_store;
