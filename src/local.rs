@@ -30,19 +30,19 @@ pub(crate) async fn run(args: LocalArgs) -> Result<()> {
     std::fs::write(&config_path, &yaml)
         .with_context(|| format!("writing {}", config_path.display()))?;
     let store = strata_objstore::config::from_yaml(&yaml).context("opening the local bucket")?;
-    let metas = strata_objstore::block::list_block_metas(&store)
+    let metas = strata_objstore::block::list_block_metas(store.as_ref())
         .await
         .context("listing blocks")?;
-    let samples: u64 = metas.blocks.iter().map(|m| m.stats.num_samples).sum();
+    let samples: u64 = metas.metas.values().map(|m| m.stats.num_samples).sum();
     tracing::info!(
         bucket = %bucket.display(),
-        blocks = metas.blocks.len(),
+        blocks = metas.metas.len(),
         partial = metas.partial.len(),
         corrupted = metas.corrupted.len(),
         samples,
         "local bucket ready"
     );
-    for m in &metas.blocks {
+    for m in metas.metas.values() {
         tracing::info!(
             block = %m.ulid,
             from = %crate::fmt_ms(m.min_time),

@@ -295,11 +295,11 @@ async fn backfill(a: BackfillArgs) -> Result<()> {
 async fn ls(a: LsArgs) -> Result<()> {
     use std::io::Write;
     let store = a.objstore.build()?;
-    let metas = strata_objstore::block::list_block_metas(&store)
+    let metas = strata_objstore::block::list_block_metas(store.as_ref())
         .await
         .context("listing blocks")?;
     let mut out = std::io::stdout().lock();
-    for m in &metas.blocks {
+    for m in metas.metas.values() {
         match a.output {
             LsFormat::Json => {
                 let line = serde_json::to_string(m).context("encoding meta")?;

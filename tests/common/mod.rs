@@ -1,5 +1,5 @@
 //! Shared helpers for the end-to-end tests: deterministic OpenMetrics data and real tools.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -61,21 +61,31 @@ pub async fn conformance(store: Arc<dyn ObjectStore>) {
 
 /// PUT, GET, HEAD, DELETE of one object.
 pub async fn put_get_head_delete(s: &Arc<dyn ObjectStore>, root: &Path) {
-    let p = root.child("basic.txt");
+    let p = root.clone().join("basic.txt");
     ok(s.put(&p, PutPayload::from_static(b"hello")).await, "put");
-    assert_eq!(&get_bytes(s, &p).await[..], b"hello", "get returns what was put");
+    assert_eq!(
+        &get_bytes(s, &p).await[..],
+        b"hello",
+        "get returns what was put"
+    );
     let meta = ok(s.head(&p).await, "head");
     assert_eq!(meta.size, 5, "head size");
     assert_eq!(meta.location, p, "head location");
     ok(s.delete(&p).await, "delete");
-    assert!(is_not_found(s.head(&p).await), "head after delete is NotFound");
+    assert!(
+        is_not_found(s.head(&p).await),
+        "head after delete is NotFound"
+    );
 }
 
 /// Ranged GETs, incl. ranges at the end, suffix and offset ranges, and `get_ranges`.
 pub async fn ranged_gets(s: &Arc<dyn ObjectStore>, root: &Path) {
-    let p = root.child("ranged.bin");
+    let p = root.clone().join("ranged.bin");
     let data = pattern(1000);
-    ok(s.put(&p, PutPayload::from(data.clone())).await, "put ranged");
+    ok(
+        s.put(&p, PutPayload::from(data.clone())).await,
+        "put ranged",
+    );
     let got = ok(s.get_range(&p, 10..20).await, "get_range 10..20");
     assert_eq!(got, data.slice(10..20), "range in the middle");
     let got = ok(s.get_range(&p, 990..1000).await, "get_range at end");
@@ -93,16 +103,30 @@ pub async fn ranged_gets(s: &Arc<dyn ObjectStore>, root: &Path) {
     let got = ok(s.get_ranges(&p, &ranges).await, "get_ranges");
     assert_eq!(got.len(), ranges.len(), "one result per range");
     for (r, b) in ranges.iter().zip(&got) {
-        assert_eq!(*b, data.slice(r.start as usize..r.end as usize), "get_ranges {r:?}");
+        assert_eq!(
+            *b,
+            data.slice(r.start as usize..r.end as usize),
+            "get_ranges {r:?}"
+        );
     }
     // The tsdb readers' view: ObjectRange over an instrumented store counts its GETs.
     let inst = InstrumentedStore::new(Arc::clone(s));
     let stats = Arc::clone(inst.stats());
     let src = ObjectRange::new(Arc::new(inst), p.clone(), 1000);
-    assert_eq!(ok(src.read(100..200).await, "ObjectRange read"), data.slice(100..200));
-    assert!(src.read(900..1001).await.is_err(), "ObjectRange rejects out of bounds");
+    assert_eq!(
+        ok(src.read(100..200).await, "ObjectRange read"),
+        data.slice(100..200)
+    );
+    assert!(
+        src.read(900..1001).await.is_err(),
+        "ObjectRange rejects out of bounds"
+    );
     let snap = stats.snapshot();
-    assert_eq!((snap.get_range, snap.bytes_read), (1, 100), "ObjectRange GET accounting");
+    assert_eq!(
+        (snap.get_range, snap.bytes_read),
+        (1, 100),
+        "ObjectRange GET accounting"
+    );
     let src = ok(
         ObjectRange::open(Arc::clone(s), p.clone()).await,
         "ObjectRange::open",
@@ -112,12 +136,15 @@ pub async fn ranged_gets(s: &Arc<dyn ObjectStore>, root: &Path) {
 
 /// `list` with a prefix and `list_with_delimiter`.
 pub async fn listing(s: &Arc<dyn ObjectStore>, root: &Path) {
-    let dir = root.child("list");
+    let dir = root.clone().join("list");
     for name in ["a/1", "a/2", "a/b/3", "ab/4"] {
         let p = Path::from(format!("{dir}/{name}"));
-        ok(s.put(&p, PutPayload::from_static(b"x")).await, "put for listing");
+        ok(
+            s.put(&p, PutPayload::from_static(b"x")).await,
+            "put for listing",
+        );
     }
-    let a = dir.child("a");
+    let a = dir.clone().join("a");
     let mut all: Vec<String> = ok(s.list(Some(&a)).try_collect::<Vec<_>>().await, "list")
         .into_iter()
         .map(|m| m.location.to_string())
@@ -137,8 +164,15 @@ pub async fn listing(s: &Arc<dyn ObjectStore>, root: &Path) {
         "delimiter objects"
     );
     let prefixes: Vec<String> = l.common_prefixes.iter().map(|p| p.to_string()).collect();
-    assert_eq!(prefixes, vec![format!("{dir}/a/b")], "delimiter common prefixes");
-    let top = ok(s.list_with_delimiter(Some(&dir)).await, "list_with_delimiter top");
+    assert_eq!(
+        prefixes,
+        vec![format!("{dir}/a/b")],
+        "delimiter common prefixes"
+    );
+    let top = ok(
+        s.list_with_delimiter(Some(&dir)).await,
+        "list_with_delimiter top",
+    );
     let mut prefixes: Vec<String> = top.common_prefixes.iter().map(|p| p.to_string()).collect();
     prefixes.sort();
     assert_eq!(
@@ -147,22 +181,39 @@ pub async fn listing(s: &Arc<dyn ObjectStore>, root: &Path) {
         "top-level directories"
     );
     let none = ok(
-        s.list(Some(&dir.child("nothing-here"))).try_collect::<Vec<_>>().await,
+        s.list(Some(&dir.clone().join("nothing-here")))
+            .try_collect::<Vec<_>>()
+            .await,
         "list empty prefix",
     );
-    assert!(none.is_empty(), "listing a missing prefix is empty, not an error");
+    assert!(
+        none.is_empty(),
+        "listing a missing prefix is empty, not an error"
+    );
 }
 
 /// Overwrites win; missing objects give NotFound on every read path.
 pub async fn overwrite_and_not_found(s: &Arc<dyn ObjectStore>, root: &Path) {
-    let p = root.child("overwrite");
-    ok(s.put(&p, PutPayload::from_static(b"first")).await, "put first");
-    ok(s.put(&p, PutPayload::from_static(b"second!")).await, "put second");
+    let p = root.clone().join("overwrite");
+    ok(
+        s.put(&p, PutPayload::from_static(b"first")).await,
+        "put first",
+    );
+    ok(
+        s.put(&p, PutPayload::from_static(b"second!")).await,
+        "put second",
+    );
     assert_eq!(&get_bytes(s, &p).await[..], b"second!", "overwrite wins");
     assert_eq!(ok(s.head(&p).await, "head overwritten").size, 7);
-    let missing = root.child("missing");
-    assert!(is_not_found(s.get(&missing).await), "get missing is NotFound");
-    assert!(is_not_found(s.head(&missing).await), "head missing is NotFound");
+    let missing = root.clone().join("missing");
+    assert!(
+        is_not_found(s.get(&missing).await),
+        "get missing is NotFound"
+    );
+    assert!(
+        is_not_found(s.head(&missing).await),
+        "head missing is NotFound"
+    );
     assert!(
         is_not_found(s.get_range(&missing, 0..4).await),
         "get_range missing is NotFound"
@@ -171,23 +222,33 @@ pub async fn overwrite_and_not_found(s: &Arc<dyn ObjectStore>, root: &Path) {
 
 /// `PutMode::Create` succeeds once, then fails with AlreadyExists.
 pub async fn conditional_create(s: &Arc<dyn ObjectStore>, root: &Path) {
-    let p = root.child("create-once");
+    let p = root.clone().join("create-once");
     let create = || PutOptions::from(PutMode::Create);
     ok(
-        s.put_opts(&p, PutPayload::from_static(b"one"), create()).await,
+        s.put_opts(&p, PutPayload::from_static(b"one"), create())
+            .await,
         "conditional create on a new object",
     );
-    match s.put_opts(&p, PutPayload::from_static(b"two"), create()).await {
+    match s
+        .put_opts(&p, PutPayload::from_static(b"two"), create())
+        .await
+    {
         Err(object_store::Error::AlreadyExists { .. }) => {}
-        other => panic!("conformance: create on an existing object: want AlreadyExists, got {other:?}"),
+        other => {
+            panic!("conformance: create on an existing object: want AlreadyExists, got {other:?}")
+        }
     }
-    assert_eq!(&get_bytes(s, &p).await[..], b"one", "failed create leaves the object");
+    assert_eq!(
+        &get_bytes(s, &p).await[..],
+        b"one",
+        "failed create leaves the object"
+    );
 }
 
 /// A multipart upload of more than 5 MiB (two parts, the second short).
 pub async fn multipart(s: &Arc<dyn ObjectStore>, root: &Path) {
     const PART: usize = 5 * 1024 * 1024;
-    let p = root.child("multipart.bin");
+    let p = root.clone().join("multipart.bin");
     let data = pattern(PART + 100);
     let upload = ok(s.put_multipart(&p).await, "start multipart");
     let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
@@ -196,32 +257,59 @@ pub async fn multipart(s: &Arc<dyn ObjectStore>, root: &Path) {
         w.write(chunk);
     }
     ok(w.finish().await, "finish multipart");
-    assert_eq!(ok(s.head(&p).await, "head multipart").size, data.len() as u64);
+    assert_eq!(
+        ok(s.head(&p).await, "head multipart").size,
+        data.len() as u64
+    );
     let edge = (PART - 10) as u64..(PART + 10) as u64;
-    let got = ok(s.get_range(&p, edge.clone()).await, "range across the part boundary");
+    let got = ok(
+        s.get_range(&p, edge.clone()).await,
+        "range across the part boundary",
+    );
     assert_eq!(got, data.slice(edge.start as usize..edge.end as usize));
     assert_eq!(get_bytes(s, &p).await, data, "whole multipart object");
 }
 
 async fn cleanup(s: &Arc<dyn ObjectStore>, root: &Path) {
     let all: Vec<Path> = ok(
-        s.list(Some(root)).map_ok(|m| m.location).try_collect().await,
+        s.list(Some(root))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await,
         "list for cleanup",
     );
     for p in all {
         ok(s.delete(&p).await, "cleanup delete");
     }
-    let left = ok(s.list(Some(root)).try_collect::<Vec<_>>().await, "list after cleanup");
+    let left = ok(
+        s.list(Some(root)).try_collect::<Vec<_>>().await,
+        "list after cleanup",
+    );
     assert!(left.is_empty(), "cleanup leaves nothing under {root}");
 }
 
 fn write_fake_block(parent: &FsPath, id: Ulid, labels: &[(&str, &str)]) -> PathBuf {
     let dir = parent.join(id.to_string());
     ok(std::fs::create_dir_all(dir.join("chunks")), "mkdir block");
-    ok(std::fs::write(dir.join("chunks/000001"), pattern(3000)), "write chunk 1");
-    ok(std::fs::write(dir.join("chunks/000002"), pattern(1234)), "write chunk 2");
-    ok(std::fs::write(dir.join("index"), pattern(777)), "write index");
-    ok(std::fs::write(dir.join("tombstones"), [0x01, 0x30, 0xBA, 0x4C, 1, 0, 0, 0, 0]), "write tombstones");
+    ok(
+        std::fs::write(dir.join("chunks/000001"), pattern(3000)),
+        "write chunk 1",
+    );
+    ok(
+        std::fs::write(dir.join("chunks/000002"), pattern(1234)),
+        "write chunk 2",
+    );
+    ok(
+        std::fs::write(dir.join("index"), pattern(777)),
+        "write index",
+    );
+    ok(
+        std::fs::write(
+            dir.join("tombstones"),
+            [0x01, 0x30, 0xBA, 0x4C, 1, 0, 0, 0, 0],
+        ),
+        "write tombstones",
+    );
     let mut meta = BlockMeta::new_level1(id, 1_000, 7_201_000);
     if !labels.is_empty() {
         meta.thanos = Some(ThanosMeta {
@@ -247,7 +335,11 @@ pub async fn blocks(store: Arc<dyn ObjectStore>) {
 
     // Upload: files listed with sizes, meta.json last and without a size.
     let meta = ok(block::upload_block(s, &dir).await, "upload_block");
-    let files = &meta.thanos.as_ref().map(|t| t.files.clone()).unwrap_or_default();
+    let files = &meta
+        .thanos
+        .as_ref()
+        .map(|t| t.files.clone())
+        .unwrap_or_default();
     let listed: Vec<(&str, Option<u64>)> = files
         .iter()
         .map(|f| (f.rel_path.as_str(), f.size_bytes))
@@ -272,39 +364,82 @@ pub async fn blocks(store: Arc<dyn ObjectStore>) {
     // Upload refuses blocks without external labels.
     let unlabeled = Ulid::generate();
     let udir = write_fake_block(&tmp, unlabeled, &[]);
-    let e = block::upload_block(s, &udir).await.err().map(|e| e.to_string());
+    let e = block::upload_block(s, &udir)
+        .await
+        .err()
+        .map(|e| e.to_string());
     assert!(
-        e.as_deref().is_some_and(|e| e.contains("external labels are required")),
+        e.as_deref()
+            .is_some_and(|e| e.contains("external labels are required")),
         "upload without thanos labels fails clearly: {e:?}"
     );
     assert!(
-        ok(block::list_block_ids(s).await, "list ids").binary_search(&unlabeled).is_err(),
+        ok(block::list_block_ids(s).await, "list ids")
+            .binary_search(&unlabeled)
+            .is_err(),
         "a refused block leaves nothing behind"
     );
 
     // A partial upload, a corrupted meta and a non-block directory.
     let partial = Ulid::generate();
     let corrupted = Ulid::generate();
-    ok(s.put(&block::block_path(partial, "index"), PutPayload::from_static(b"idx")).await, "put partial");
-    ok(s.put(&block::block_path(corrupted, "meta.json"), PutPayload::from_static(b"{")).await, "put corrupted");
-    ok(s.put(&Path::from("debug/not-a-block/file"), PutPayload::from_static(b"x")).await, "put non-block");
+    ok(
+        s.put(
+            &block::block_path(partial, "index"),
+            PutPayload::from_static(b"idx"),
+        )
+        .await,
+        "put partial",
+    );
+    ok(
+        s.put(
+            &block::block_path(corrupted, "meta.json"),
+            PutPayload::from_static(b"{"),
+        )
+        .await,
+        "put corrupted",
+    );
+    ok(
+        s.put(
+            &Path::from("debug/not-a-block/file"),
+            PutPayload::from_static(b"x"),
+        )
+        .await,
+        "put non-block",
+    );
     let metas = ok(block::list_block_metas(s).await, "list_block_metas");
-    assert_eq!(metas.metas.get(&good), Some(&meta), "good block listed with its meta");
+    assert_eq!(
+        metas.metas.get(&good),
+        Some(&meta),
+        "good block listed with its meta"
+    );
     assert!(metas.partial.contains(&partial), "partial upload detected");
-    assert!(!metas.metas.contains_key(&partial), "partial block has no meta");
     assert!(
-        metas.corrupted.iter().any(|(id, e)| *id == corrupted && e.to_string().contains("meta.json")),
+        !metas.metas.contains_key(&partial),
+        "partial block has no meta"
+    );
+    assert!(
+        metas
+            .corrupted
+            .iter()
+            .any(|(id, e)| *id == corrupted && e.to_string().contains("meta.json")),
         "corrupted meta detected: {:?}",
         metas.corrupted
     );
 
     // The tsdb readers' path: ranged reads of the uploaded index.
     let index = ObjectRange::new(Arc::clone(&store), block::block_path(good, "index"), 777);
-    assert_eq!(ok(index.read(700..777).await, "read index tail"), pattern(777).slice(700..777));
+    assert_eq!(
+        ok(index.read(700..777).await, "read index tail"),
+        pattern(777).slice(700..777)
+    );
 
     // Download reproduces the directory.
     let down = tmp.join("download").join(good.to_string());
-    let got = ok(block::download_block(s, good, &down).await, "download_block");
+    let got = ok(
+        block::download_block(s, good, &down).await,
+        "download_block",
+    );
     assert_eq!(got, meta, "downloaded meta");
     for rel in ["chunks/000001", "chunks/000002", "index", "tombstones"] {
         let a = ok(std::fs::read(dir.join(rel)), "read original");
@@ -314,7 +449,10 @@ pub async fn blocks(store: Arc<dyn ObjectStore>) {
     assert!(down.join("meta.json").exists(), "meta.json downloaded");
 
     // Markers.
-    let none = ok(block::read_marker::<DeletionMark>(s, good).await, "read absent marker");
+    let none = ok(
+        block::read_marker::<DeletionMark>(s, good).await,
+        "read absent marker",
+    );
     assert!(none.is_none(), "no deletion mark yet");
     let nc = NoCompactMark {
         id: good,
@@ -323,28 +461,60 @@ pub async fn blocks(store: Arc<dyn ObjectStore>) {
         no_compact_time: 1_700_000_000,
         reason: "manual".into(),
     };
-    ok(block::write_marker(s, good, &nc).await, "write no-compact mark");
-    let back = ok(block::read_marker::<NoCompactMark>(s, good).await, "read no-compact mark");
+    ok(
+        block::write_marker(s, good, &nc).await,
+        "write no-compact mark",
+    );
+    let back = ok(
+        block::read_marker::<NoCompactMark>(s, good).await,
+        "read no-compact mark",
+    );
     assert_eq!(back.as_ref(), Some(&nc), "no-compact mark round trip");
-    let first = ok(block::mark_for_deletion(s, good, "first").await, "mark_for_deletion");
-    assert_eq!((first.id, first.version, first.details.as_str()), (good, 1, "first"));
-    assert!(first.deletion_time > 1_600_000_000, "deletion_time is unix seconds");
-    let again = ok(block::mark_for_deletion(s, good, "second").await, "mark again");
+    let first = ok(
+        block::mark_for_deletion(s, good, "first").await,
+        "mark_for_deletion",
+    );
+    assert_eq!(
+        (first.id, first.version, first.details.as_str()),
+        (good, 1, "first")
+    );
+    assert!(
+        first.deletion_time > 1_600_000_000,
+        "deletion_time is unix seconds"
+    );
+    let again = ok(
+        block::mark_for_deletion(s, good, "second").await,
+        "mark again",
+    );
     assert_eq!(again, first, "marking twice keeps the first mark");
-    let stored = ok(block::read_marker::<DeletionMark>(s, good).await, "read deletion mark");
+    let stored = ok(
+        block::read_marker::<DeletionMark>(s, good).await,
+        "read deletion mark",
+    );
     assert_eq!(stored.as_ref(), Some(&first), "deletion mark stored");
     // Download skips markers.
     let down2 = tmp.join("download2").join(good.to_string());
-    ok(block::download_block(s, good, &down2).await, "download marked block");
-    assert!(!down2.join("deletion-mark.json").exists(), "markers are not downloaded");
+    ok(
+        block::download_block(s, good, &down2).await,
+        "download marked block",
+    );
+    assert!(
+        !down2.join("deletion-mark.json").exists(),
+        "markers are not downloaded"
+    );
 
     // Delete: everything of the block is gone, other blocks are untouched.
     for id in [good, partial, corrupted] {
         ok(block::delete_block(s, id).await, "delete_block");
     }
-    ok(block::delete_block(s, good).await, "delete_block twice is fine");
+    ok(
+        block::delete_block(s, good).await,
+        "delete_block twice is fine",
+    );
     let left = ok(
-        s.list(Some(&block::block_prefix(good))).try_collect::<Vec<_>>().await,
+        s.list(Some(&block::block_prefix(good)))
+            .try_collect::<Vec<_>>()
+            .await,
         "list deleted block",
     );
     assert!(left.is_empty(), "deleted block leaves no objects: {left:?}");
@@ -355,6 +525,9 @@ pub async fn blocks(store: Arc<dyn ObjectStore>) {
             "block {id} gone after delete"
         );
     }
-    ok(s.delete(&Path::from("debug/not-a-block/file")).await, "cleanup non-block");
+    ok(
+        s.delete(&Path::from("debug/not-a-block/file")).await,
+        "cleanup non-block",
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -157,11 +157,7 @@ mod tests {
         assert_eq!(snap.get_range, 2);
         assert_eq!(snap.bytes_read, 5 + 11);
 
-        let gone = ObjectRange::new(
-            Arc::new(InMemory::new()),
-            Path::from("nope"),
-            10,
-        );
+        let gone = ObjectRange::new(Arc::new(InMemory::new()), Path::from("nope"), 10);
         let e = gone.read(0..4).await.unwrap_err();
         assert!(crate::Error::from(e).is_not_found());
     }

@@ -243,7 +243,8 @@ pub async fn backfill(
     let blocks = tokio::task::block_in_place(|| {
         let mut blocks = Vec::new();
         write_blocks(&set, tmp.path(), &opts, |dir, meta| {
-            let uploaded = handle.block_on(strata_objstore::block::upload_block(&store, dir))?;
+            let uploaded =
+                handle.block_on(strata_objstore::block::upload_block(store.as_ref(), dir))?;
             tracing::info!(
                 block = %meta.ulid,
                 min_time = meta.min_time,

@@ -47,7 +47,15 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(
         ten.iter().map(|l| l.len() as u64).sum(),
     ));
-    g.bench_function("10_x_100k", |bn| bn.iter(|| black_box(merge(&ten))));
+    g.bench_function("10_x_100k_dense", |bn| bn.iter(|| black_box(merge(&ten))));
+    // Sparse lists take the k-way heap merge instead of the bitmap.
+    let sparse: Vec<Vec<u32>> = (0..10).map(|i| list(10_000, 20_000, 30 + i)).collect();
+    g.throughput(Throughput::Elements(
+        sparse.iter().map(|l| l.len() as u64).sum(),
+    ));
+    g.bench_function("10_x_10k_sparse", |bn| {
+        bn.iter(|| black_box(merge(&sparse)))
+    });
     g.finish();
 }
 

@@ -30,11 +30,11 @@ fn gallop(p: &[u32], from: usize, target: u32) -> usize {
 /// Refs present in both `a` and `b`.
 pub fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let mut out = Vec::with_capacity(small.len());
     if small.is_empty() {
-        return out;
+        return Vec::new();
     }
     if large.len() / small.len() >= GALLOP_RATIO {
+        let mut out = Vec::with_capacity(small.len());
         let mut j = 0;
         for &x in small {
             j = gallop(large, j, x);
@@ -48,20 +48,18 @@ pub fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
         }
         return out;
     }
-    let (mut i, mut j) = (0, 0);
+    // Branch-free merge: write every candidate, advance the output only on a match.
+    let mut buf = vec![0u32; small.len()];
+    let (mut i, mut j, mut k) = (0, 0, 0);
     while i < small.len() && j < large.len() {
         let (x, y) = (small[i], large[j]);
-        if x == y {
-            out.push(x);
-            i += 1;
-            j += 1;
-        } else if x < y {
-            i += 1;
-        } else {
-            j += 1;
-        }
+        buf[k] = x;
+        k += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
-    out
+    buf.truncate(k);
+    buf
 }
 
 /// Refs present in every list (empty if `lists` is empty). Intersects the shortest lists first.
@@ -119,6 +117,12 @@ pub fn merge<L: AsRef<[u32]>>(lists: &[L]) -> Vec<u32> {
         _ => {}
     }
     let total: usize = lists.iter().map(|l| l.len()).sum();
+    let lo = lists.iter().map(|l| l[0]).min().unwrap_or(0);
+    let hi = lists.iter().map(|l| l[l.len() - 1]).max().unwrap_or(0);
+    let words = (hi.saturating_sub(lo) / 64) as usize + 1;
+    if words <= total {
+        return merge_bitmap(&lists, lo, words, total);
+    }
     let mut out = Vec::with_capacity(total);
     // Heap of (next value, list index, position in that list); smallest value on top.
     let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
@@ -136,6 +140,31 @@ pub fn merge<L: AsRef<[u32]>>(lists: &[L]) -> Vec<u32> {
             *top = Reverse((list[pos + 1], li, pos + 1));
         } else {
             std::collections::binary_heap::PeekMut::pop(top);
+        }
+    }
+    out
+}
+
+/// Union through a bitmap over `lo..`: linear in the input and the value range, used when the
+/// lists are dense (the bitmap has no more words than there are refs).
+fn merge_bitmap(lists: &[&[u32]], lo: u32, words: usize, total: usize) -> Vec<u32> {
+    let mut bits = vec![0u64; words];
+    for l in lists {
+        for &v in *l {
+            // Lists are sorted, so `v` is within `lo..=hi`; stay panic-free if they are not.
+            let d = v.wrapping_sub(lo) as usize;
+            if let Some(w) = bits.get_mut(d / 64) {
+                *w |= 1 << (d % 64);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(total);
+    for (w, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            let bit = word.trailing_zeros();
+            out.push(lo + (w as u32) * 64 + bit);
+            word &= word - 1;
         }
     }
     out
@@ -208,6 +237,7 @@ mod tests {
             b in sorted(2000, 20),
             c in sorted(5000, 600),
             more in proptest::collection::vec(sorted(500, 50), 0..12),
+            sparse in proptest::collection::vec(sorted(u32::MAX, 30), 0..8),
         ) {
             let sa: BTreeSet<u32> = a.iter().copied().collect();
             let sb: BTreeSet<u32> = b.iter().copied().collect();
@@ -225,6 +255,11 @@ mod tests {
                 all.extend(l.iter().copied());
             }
             prop_assert_eq!(merge(&more), v(all));
+            let mut all = BTreeSet::new();
+            for l in &sparse {
+                all.extend(l.iter().copied());
+            }
+            prop_assert_eq!(merge(&sparse), v(all));
             for out in [intersect(&a, &c), union(&a, &b), merge(&more)] {
                 prop_assert!(is_strictly_sorted(&out));
             }

@@ -56,11 +56,15 @@ async fn create_marker<M: Marker>(store: &dyn ObjectStore, id: Ulid, marker: M) 
             tracing::info!(block = %id, marker = M::FILENAME, "wrote marker");
             Ok(marker)
         }
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+        Err(
+            object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+        ) => {
             // Lost a race with another writer: theirs wins.
             Ok(read_marker::<M>(store, id).await?.unwrap_or(marker))
         }
-        Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+        Err(
+            object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. },
+        ) => {
             write_marker(store, id, &marker).await?;
             Ok(marker)
         }

@@ -96,7 +96,10 @@ pub async fn upload_block_with(
     if meta.ulid != id {
         return Err(invalid(
             dir,
-            format!("{META_FILENAME} has ulid {} but the directory is {id}", meta.ulid),
+            format!(
+                "{META_FILENAME} has ulid {} but the directory is {id}",
+                meta.ulid
+            ),
         ));
     }
     let files = gather_files(dir)?;
@@ -208,7 +211,11 @@ fn is_marker(rel: &str) -> bool {
 /// missing. Every object under `<id>/` except marker files is fetched and streamed to disk,
 /// meta.json last; sizes are checked against `thanos.files` when present.
 pub async fn download_block(store: &dyn ObjectStore, id: Ulid, dst: &FsPath) -> Result<BlockMeta> {
-    let meta_bytes = store.get(&block_path(id, META_FILENAME)).await?.bytes().await?;
+    let meta_bytes = store
+        .get(&block_path(id, META_FILENAME))
+        .await?
+        .bytes()
+        .await?;
     let meta = BlockMeta::from_json(&meta_bytes).map_err(|e| Error::block(id, e))?;
     let prefix = block_prefix(id);
     let mut objects: Vec<(String, u64)> = Vec::new();
@@ -218,7 +225,10 @@ pub async fn download_block(store: &dyn ObjectStore, id: Ulid, dst: &FsPath) -> 
         let Some(rel) = m.location.prefix_match(&prefix) else {
             continue;
         };
-        let rel = rel.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/");
+        let rel = rel
+            .map(|p| p.as_ref().to_string())
+            .collect::<Vec<_>>()
+            .join("/");
         if rel.is_empty() || rel == META_FILENAME || is_marker(&rel) {
             continue;
         }
@@ -288,4 +298,124 @@ async fn download_file(store: &dyn ObjectStore, src: &Path, dst: &FsPath) -> Res
     f.flush().await.map_err(|e| Error::io(dst, e))?;
     f.sync_all().await.map_err(|e| Error::io(dst, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use object_store::memory::InMemory;
+    use strata_tsdb::meta::ThanosMeta;
+
+    use super::*;
+    use crate::InstrumentedStore;
+
+    fn block_dir(parent: &FsPath, id: Ulid, thanos: Option<ThanosMeta>, chunk: usize) -> PathBuf {
+        let dir = parent.join(id.to_string());
+        std::fs::create_dir_all(dir.join(CHUNKS_DIRNAME)).unwrap();
+        std::fs::write(dir.join("chunks/000001"), vec![7u8; chunk]).unwrap();
+        std::fs::write(dir.join(INDEX_FILENAME), b"index").unwrap();
+        let mut meta = BlockMeta::new_level1(id, 0, 1000);
+        meta.thanos = thanos;
+        meta.write_to_dir(&dir).unwrap();
+        dir
+    }
+
+    fn labeled() -> Option<ThanosMeta> {
+        Some(ThanosMeta {
+            labels: BTreeMap::from([("replica".to_string(), "a".to_string())]),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn upload_rejects_bad_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = InMemory::new();
+        let id = Ulid::generate();
+        let e = |r: Result<BlockMeta>| r.unwrap_err().to_string();
+
+        let dir = block_dir(tmp.path(), id, None, 10);
+        let msg = e(upload_block(&store, &dir).await);
+        assert!(
+            msg.contains("meta.json has no `thanos` section; external labels are required"),
+            "{msg}"
+        );
+
+        let empty = Some(ThanosMeta::default());
+        let dir = block_dir(tmp.path(), Ulid::generate(), empty, 10);
+        let msg = e(upload_block(&store, &dir).await);
+        assert!(msg.contains("meta.json has empty thanos.labels"), "{msg}");
+
+        let dir = tmp.path().join("not-a-ulid");
+        std::fs::create_dir_all(&dir).unwrap();
+        let msg = e(upload_block(&store, &dir).await);
+        assert!(
+            msg.contains("directory name \"not-a-ulid\" is not a ulid"),
+            "{msg}"
+        );
+
+        let other = Ulid::generate();
+        let dir = block_dir(tmp.path(), other, labeled(), 10);
+        let renamed = tmp.path().join(Ulid::generate().to_string());
+        std::fs::rename(&dir, &renamed).unwrap();
+        let msg = e(upload_block(&store, &renamed).await);
+        assert!(
+            msg.contains(&format!("meta.json has ulid {other} but the directory is")),
+            "{msg}"
+        );
+
+        let id2 = Ulid::generate();
+        let dir = block_dir(tmp.path(), id2, labeled(), 10);
+        std::fs::remove_file(dir.join(INDEX_FILENAME)).unwrap();
+        let msg = e(upload_block(&store, &dir).await);
+        assert!(
+            msg.starts_with("invalid block directory") && msg.contains("reading index"),
+            "{msg}"
+        );
+
+        let id3 = Ulid::generate();
+        let dir = tmp.path().join(id3.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let msg = e(upload_block(&store, &dir).await);
+        assert!(msg.contains("reading meta.json"), "{msg}");
+
+        assert!(
+            crate::block::list_block_ids(&store)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing uploaded by failed attempts"
+        );
+    }
+
+    #[tokio::test]
+    async fn large_files_go_up_in_parts_and_meta_last() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = Ulid::generate();
+        let size = 11 * 1024 * 1024 + 3;
+        let dir = block_dir(tmp.path(), id, labeled(), size);
+        let inst = InstrumentedStore::new(Arc::new(InMemory::new()));
+        let opts = UploadOptions {
+            part_size: 1, // clamped to the 5 MiB S3 minimum
+            part_concurrency: 2,
+        };
+        let meta = upload_block_with(&inst, &dir, &opts).await.unwrap();
+        let snap = inst.stats().snapshot();
+        assert_eq!(snap.put_part, 3, "11 MiB in 5 MiB parts");
+        assert_eq!(snap.put, 3, "multipart chunk, index, meta.json");
+        let t = meta.thanos.unwrap();
+        assert_eq!(t.segment_files, vec!["000001".to_string()]);
+        assert_eq!(t.files[0].size_bytes, Some(size as u64));
+        let got = inst
+            .get(&block_path(id, "chunks/000001"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), size);
+        assert!(got.iter().all(|b| *b == 7));
+    }
 }

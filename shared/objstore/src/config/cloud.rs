@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::http::HttpConfig;
-use super::{ignored, require};
+use super::{Secret, ignored, require};
 use crate::{Error, Result};
 
 /// `type: FILESYSTEM` config block.
@@ -52,7 +52,7 @@ impl FilesystemConfig {
 pub struct GcsConfig {
     pub bucket: String,
     /// Service account key JSON content (not a path). Empty: application default credentials.
-    pub service_account: String,
+    pub service_account: Secret,
     pub max_retries: Option<usize>,
     pub http_config: HttpConfig,
     pub use_grpc: bool,
@@ -73,10 +73,10 @@ impl GcsConfig {
         if self.chunk_size_bytes.is_some() {
             ignored(P, "chunk_size_bytes");
         }
-        let mut b = if self.service_account.trim().is_empty() {
+        let mut b = if self.service_account.expose().trim().is_empty() {
             GoogleCloudStorageBuilder::from_env()
         } else {
-            GoogleCloudStorageBuilder::new().with_service_account_key(&self.service_account)
+            GoogleCloudStorageBuilder::new().with_service_account_key(self.service_account.expose())
         };
         b = b
             .with_bucket_name(&self.bucket)
@@ -100,14 +100,14 @@ impl GcsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AzureConfig {
     pub storage_account: String,
-    pub storage_account_key: String,
-    pub storage_connection_string: String,
+    pub storage_account_key: Secret,
+    pub storage_connection_string: Secret,
     pub container: String,
     /// Blob endpoint suffix (default `blob.core.windows.net`).
     pub endpoint: String,
     pub az_tenant_id: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// Client id of a user-assigned managed identity.
     pub user_assigned_id: String,
     pub max_retries: Option<usize>,
@@ -155,7 +155,7 @@ impl AzureConfig {
         let cs = if self.storage_connection_string.is_empty() {
             ConnectionString::default()
         } else {
-            parse_connection_string(&self.storage_connection_string)?
+            parse_connection_string(self.storage_connection_string.expose())?
         };
         let account = if self.storage_account.is_empty() {
             cs.account.clone().unwrap_or_default()
@@ -194,7 +194,7 @@ impl AzureConfig {
         let key = if self.storage_account_key.is_empty() {
             cs.key.clone()
         } else {
-            Some(self.storage_account_key.clone())
+            Some(self.storage_account_key.expose().to_string())
         };
         if let Some(k) = key {
             b = b.with_access_key(k);
@@ -203,7 +203,7 @@ impl AzureConfig {
             require(P, "az_tenant_id", &self.az_tenant_id)?;
             b = b.with_client_secret_authorization(
                 &self.client_id,
-                &self.client_secret,
+                self.client_secret.expose(),
                 &self.az_tenant_id,
             );
         } else if !self.user_assigned_id.is_empty() {
@@ -241,7 +241,12 @@ mod tests {
         assert_eq!(c.account.as_deref(), Some("acc"));
         assert_eq!(c.key.as_deref(), Some("a2V5=="));
         assert_eq!(c.suffix.as_deref(), Some("core.windows.net"));
-        let e = parse_connection_string("AccountName").unwrap_err().to_string();
-        assert!(e.starts_with("AZURE config: storage_connection_string"), "{e}");
+        let e = parse_connection_string("AccountName")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("AZURE config: storage_connection_string"),
+            "{e}"
+        );
     }
 }

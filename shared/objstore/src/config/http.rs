@@ -120,7 +120,11 @@ const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_IDLE_CONNS_PER_HOST: u64 = 100;
 
 fn ignored(provider: &str, key: &str) {
-    tracing::debug!(provider, key, "objstore http_config key has no object_store equivalent; ignored");
+    tracing::debug!(
+        provider,
+        key,
+        "objstore http_config key has no object_store equivalent; ignored"
+    );
 }
 
 impl HttpConfig {
@@ -137,7 +141,10 @@ impl HttpConfig {
                 self.response_header_timeout,
                 DEFAULT_RESPONSE_HEADER_TIMEOUT,
             ))
-            .with_connect_timeout(dur(self.tls_handshake_timeout, DEFAULT_TLS_HANDSHAKE_TIMEOUT));
+            .with_connect_timeout(dur(
+                self.tls_handshake_timeout,
+                DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            ));
         let per_host = match self.max_idle_conns_per_host {
             Some(n) if n > 0 => n,
             _ => DEFAULT_MAX_IDLE_CONNS_PER_HOST,
@@ -212,7 +219,10 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
         assert_eq!(parse_duration("150ms").unwrap(), Duration::from_millis(150));
-        assert_eq!(parse_duration("1s500ms").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1s500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
         for bad in ["", "s", "10", "1x", "1m1h", "1s1s", "-1s", "1.5s"] {
             let e = parse_duration(bad).unwrap_err();
             assert!(e.contains("duration"), "{bad}: {e}");
@@ -236,6 +246,9 @@ mod tests {
             ..Default::default()
         };
         let e = missing.client_options("S3").unwrap_err().to_string();
-        assert!(e.starts_with("S3 config: reading http_config.tls_config.ca_file"), "{e}");
+        assert!(
+            e.starts_with("S3 config: reading http_config.tls_config.ca_file"),
+            "{e}"
+        );
     }
 }

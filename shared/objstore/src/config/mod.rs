@@ -127,7 +127,11 @@ pub(crate) fn require(provider: &str, key: &str, value: &str) -> Result<()> {
 
 /// Log a Thanos key that is accepted but has no effect here.
 pub(crate) fn ignored(provider: &str, key: &str) {
-    tracing::debug!(provider, key, "objstore config key has no effect in strata; ignored");
+    tracing::debug!(
+        provider,
+        key,
+        "objstore config key has no effect in strata; ignored"
+    );
 }
 
 impl BucketConfig {
@@ -178,10 +182,7 @@ impl BucketConfig {
     /// Read and parse an objstore YAML file (`--objstore.config-file`).
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config(format!(
-                "objstore config: reading {}: {e}",
-                path.display()
-            ))
+            Error::config(format!("objstore config: reading {}: {e}", path.display()))
         })?;
         Self::from_yaml(&text)
     }
@@ -233,6 +234,39 @@ impl BucketConfig {
             Error::config(format!("objstore config: invalid prefix {prefix:?}: {e}"))
         })?;
         Ok(Arc::new(PrefixStore::new(store, path)))
+    }
+}
+
+/// A credential from the config: deserialized like a string, never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret value, for handing to a client builder.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when unset.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_string())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(\"\")")
+        } else {
+            f.write_str("Secret(<redacted>)")
+        }
     }
 }
 

@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3EncryptionConfigKey};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::{ObjectStore, RetryConfig};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::http::HttpConfig;
-use super::{ignored, missing, require};
+use super::{Secret, ignored, missing, require};
 use crate::{Error, Result};
 
 /// Thanos' default multipart part size (64 MiB).
@@ -58,8 +58,8 @@ pub struct S3Config {
     pub endpoint: String,
     pub region: String,
     pub access_key: String,
-    pub secret_key: String,
-    pub session_token: String,
+    pub secret_key: Secret,
+    pub session_token: Secret,
     pub insecure: bool,
     pub bucket_lookup_type: BucketLookupType,
     pub max_retries: Option<usize>,
@@ -87,7 +87,7 @@ pub struct CosConfig {
     /// A bucket URL (`https://<bucket>-<app_id>.cos.<region>.myqcloud.com`); derived when empty.
     pub endpoint: String,
     pub secret_id: String,
-    pub secret_key: String,
+    pub secret_key: Secret,
     pub max_retries: Option<usize>,
     pub http_config: HttpConfig,
 }
@@ -100,7 +100,7 @@ pub struct OssConfig {
     pub endpoint: String,
     pub bucket: String,
     pub access_key_id: String,
-    pub access_key_secret: String,
+    pub access_key_secret: Secret,
 }
 
 /// The provider-neutral description of an S3 endpoint that every S3-like type reduces to.
@@ -113,8 +113,8 @@ pub(crate) struct S3Target {
     pub(crate) virtual_hosted: bool,
     pub(crate) region: String,
     pub(crate) access_key: String,
-    pub(crate) secret_key: String,
-    pub(crate) session_token: String,
+    pub(crate) secret_key: Secret,
+    pub(crate) session_token: Secret,
     pub(crate) max_retries: Option<usize>,
     pub(crate) sse: SseConfig,
 }
@@ -214,7 +214,10 @@ impl S3Config {
             ("signature_version2", self.signature_version2),
             ("put_user_metadata", !self.put_user_metadata.is_empty()),
             ("trace", self.trace.is_some()),
-            ("list_objects_version", !self.list_objects_version.is_empty()),
+            (
+                "list_objects_version",
+                !self.list_objects_version.is_empty(),
+            ),
             ("send_content_md5", self.send_content_md5.is_some()),
             ("disable_multipart", self.disable_multipart),
             ("sts_endpoint", !self.sts_endpoint.is_empty()),
@@ -232,7 +235,9 @@ impl S3Config {
 
     /// Multipart part size for uploads (Thanos default 64 MiB).
     pub fn part_size(&self) -> u64 {
-        self.part_size.filter(|p| *p > 0).unwrap_or(DEFAULT_PART_SIZE)
+        self.part_size
+            .filter(|p| *p > 0)
+            .unwrap_or(DEFAULT_PART_SIZE)
     }
 }
 
@@ -240,7 +245,7 @@ impl CosConfig {
     pub(crate) fn target(&self) -> Result<S3Target> {
         const P: &str = "COS";
         require(P, "secret_id", &self.secret_id)?;
-        require(P, "secret_key", &self.secret_key)?;
+        require(P, "secret_key", self.secret_key.expose())?;
         let (bucket, endpoint_url, region) = if self.endpoint.is_empty() {
             require(P, "bucket", &self.bucket)?;
             require(P, "app_id", &self.app_id)?;
@@ -285,7 +290,7 @@ impl CosConfig {
             region,
             access_key: self.secret_id.clone(),
             secret_key: self.secret_key.clone(),
-            session_token: String::new(),
+            session_token: Secret::default(),
             max_retries: self.max_retries,
             sse: SseConfig::default(),
         })
@@ -305,7 +310,7 @@ impl OssConfig {
         require(P, "endpoint", &self.endpoint)?;
         require(P, "bucket", &self.bucket)?;
         require(P, "access_key_id", &self.access_key_id)?;
-        require(P, "access_key_secret", &self.access_key_secret)?;
+        require(P, "access_key_secret", self.access_key_secret.expose())?;
         let (scheme, host) = split_scheme(&self.endpoint, "https");
         let host = host.trim_end_matches('/');
         // oss-<region>[-internal].aliyuncs.com -> S3 API at s3.oss-<region>[-internal]...,
@@ -328,7 +333,7 @@ impl OssConfig {
             region,
             access_key: self.access_key_id.clone(),
             secret_key: self.access_key_secret.clone(),
-            session_token: String::new(),
+            session_token: Secret::default(),
             max_retries: None,
             sse: SseConfig::default(),
         })
@@ -367,11 +372,11 @@ impl S3Target {
         } else {
             let b = AmazonS3Builder::new()
                 .with_access_key_id(&self.access_key)
-                .with_secret_access_key(&self.secret_key);
+                .with_secret_access_key(self.secret_key.expose());
             if self.session_token.is_empty() {
                 b
             } else {
-                b.with_token(&self.session_token)
+                b.with_token(self.session_token.expose())
             }
         };
         b = b
@@ -389,10 +394,12 @@ impl S3Target {
         }
         b = match self.sse.kind.as_str() {
             "" => b,
-            "SSE-S3" => b.with_config(
-                AmazonS3ConfigKey::Encryption(S3EncryptionConfigKey::ServerSideEncryption),
-                "AES256",
-            ),
+            "SSE-S3" => {
+                let key: AmazonS3ConfigKey = "aws_server_side_encryption"
+                    .parse()
+                    .map_err(|e| Error::config(format!("{p} config: sse_config: {e}")))?;
+                b.with_config(key, "AES256")
+            }
             "SSE-KMS" => {
                 require(p, "sse_config.kms_key_id", &self.sse.kms_key_id)?;
                 b.with_sse_kms_encryption(&self.sse.kms_key_id)
