@@ -156,9 +156,12 @@ pub fn parse_chunk(buf: &[u8]) -> Result<ParsedChunk> {
         Err(_) if buf.len() < 10 => return Ok(ParsedChunk::NeedMore(10)),
         Err(e) => return Err(e),
     };
-    let len = usize::try_from(len).map_err(|_| Error::corrupted("chunk", "length overflows"))?;
     let header = d.position();
-    let total = header + 1 + len + 4;
+    let total = usize::try_from(len)
+        .ok()
+        .and_then(|len| len.checked_add(header + 1 + 4))
+        .ok_or_else(|| Error::corrupted("chunk", format!("impossible chunk length {len}")))?;
+    let len = total - header - 1 - 4;
     if buf.len() < total {
         return Ok(ParsedChunk::NeedMore(total));
     }
@@ -272,7 +275,7 @@ impl<S: RangeSource> ChunkReader<S> {
                     });
                 }
                 ParsedChunk::NeedMore(n) => {
-                    let want = off + n as u64;
+                    let want = off.saturating_add(n as u64);
                     if want > size || end == size {
                         return Err(Error::corrupted(
                             "chunk",

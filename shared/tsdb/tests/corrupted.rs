@@ -154,7 +154,15 @@ async fn committed_corpus_never_panics() {
         eprintln!("index corpus: {name}");
     }
     for (name, data) in corpus("chunks") {
-        let _ = exercise(good_index.clone(), data).await;
+        let _ = exercise(good_index.clone(), data.clone()).await;
+        // As the chunk_segment fuzz target does: read a chunk at every small offset.
+        if let Ok(r) = ChunkReader::new(vec![data.clone()]).await {
+            for off in 0..data.len().min(64) as u64 {
+                if let Ok(c) = r.chunk(off).await {
+                    let _ = decode_xor(&c.data);
+                }
+            }
+        }
         n += 1;
         eprintln!("chunks corpus: {name}");
     }
