@@ -9,6 +9,7 @@ pub mod block;
 pub mod config;
 pub mod conformance;
 mod error;
+pub mod fault;
 mod instrument;
 mod range;
 
@@ -19,6 +20,7 @@ pub use block::{
 };
 pub use config::{BucketConfig, ProviderConfig, SUPPORTED_TYPES, from_file, from_yaml};
 pub use error::{Error, Result};
+pub use fault::FaultyStore;
 pub use instrument::{InstrumentedStore, Stats, StatsSnapshot};
 pub use range::ObjectRange;
 
