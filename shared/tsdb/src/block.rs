@@ -137,7 +137,7 @@ impl BlockWriter {
     }
 
     fn write_xor(&mut self, min_time: i64, max_time: i64, app: XorAppender) -> Result<ChunkMeta> {
-        let chunk_ref = self.chunks.write_chunk(Encoding::Xor, app.bytes())?;
+        let chunk_ref = self.chunks.write_chunk(Encoding::Xor, &app.into_bytes())?;
         Ok(ChunkMeta {
             min_time,
             max_time,

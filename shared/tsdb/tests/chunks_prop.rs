@@ -71,7 +71,15 @@ proptest! {
         prop_assert_eq!(bits(&got), bits(&s));
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         decode_xor_into(&data, &mut ts, &mut vs).unwrap();
-        prop_assert_eq!(ts.len(), s.len());
+        let columns: Vec<(i64, f64)> = ts.into_iter().zip(vs).collect();
+        prop_assert_eq!(bits(&columns), bits(&s));
+        // Every strict prefix of the bytes is rejected by both decoders.
+        if !data.is_empty() {
+            let cut = &data[..data.len() - 1];
+            prop_assert!(decode_xor(cut).is_err() || s.is_empty());
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
+            prop_assert!(decode_xor_into(cut, &mut ts, &mut vs).is_err() || s.is_empty());
+        }
     }
 
     #[test]
@@ -85,7 +93,15 @@ proptest! {
 
     #[test]
     fn xor_decoder_never_panics_on_garbage(data in prop::collection::vec(any::<u8>(), 0..200)) {
-        let _ = decode_xor(&data);
+        let slow = decode_xor(&data);
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        let fast = decode_xor_into(&data, &mut ts, &mut vs);
+        // Both decoders agree on garbage too.
+        prop_assert_eq!(slow.is_ok(), fast.is_ok());
+        if let Ok(s) = slow {
+            let columns: Vec<(i64, f64)> = ts.into_iter().zip(vs).collect();
+            prop_assert_eq!(bits(&columns), bits(&s));
+        }
     }
 
     #[test]

@@ -4,34 +4,47 @@
 
 use crate::{Error, Result};
 
-/// Appends bits MSB-first to a byte vector.
+/// Appends bits MSB-first to a byte vector. Bits gather in a 64-bit register that is flushed
+/// eight bytes at a time, so small writes cost a shift and an OR.
 #[derive(Debug, Clone, Default)]
 pub struct BitWriter {
+    /// Flushed whole bytes.
     buf: Vec<u8>,
-    /// Unused low bits in the last byte (0 = last byte full, or no bytes).
-    free: u32,
+    /// Pending bits, left-aligned.
+    acc: u64,
+    /// Number of pending bits (always < 64 between calls).
+    n: u32,
 }
 
 impl BitWriter {
-    /// A writer that continues after `prefix` (which is treated as whole bytes).
-    pub fn with_prefix(prefix: &[u8], capacity: usize) -> Self {
-        let mut buf = Vec::with_capacity(capacity.max(prefix.len()));
-        buf.extend_from_slice(prefix);
-        Self { buf, free: 0 }
+    /// An empty writer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(capacity),
+            acc: 0,
+            n: 0,
+        }
     }
 
-    /// The bytes written (last byte zero-padded).
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
+    /// Bytes written so far, counting a partly filled last byte.
+    pub fn len(&self) -> usize {
+        self.buf.len() + self.n.div_ceil(8) as usize
     }
 
-    /// Mutable access to the bytes (to patch a header in place).
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
+    /// True if nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    /// Consume into the byte vector.
-    pub fn into_bytes(self) -> Vec<u8> {
+    /// The bytes written (last byte zero-padded), as a new vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.clone().into_bytes()
+    }
+
+    /// Consume into the bytes written (last byte zero-padded).
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        let tail = self.n.div_ceil(8) as usize;
+        self.buf.extend_from_slice(&self.acc.to_be_bytes()[..tail]);
         self.buf
     }
 
@@ -47,38 +60,60 @@ impl BitWriter {
         self.write_bits(u64::from(b), 8);
     }
 
-    /// Write the low `n` bits of `v`, most significant first. `n` must be in 0..=64.
+    /// Write the low `nbits` bits of `v`, most significant first. `nbits` must be in 0..=64.
     #[inline]
-    pub fn write_bits(&mut self, v: u64, n: u32) {
-        debug_assert!(n <= 64);
-        if n == 0 {
+    pub fn write_bits(&mut self, v: u64, nbits: u32) {
+        debug_assert!(nbits <= 64);
+        if nbits == 0 {
             return;
         }
-        // Left-align the n payload bits in a 64-bit word.
-        let mut word = v << (64 - n);
-        let mut left = n;
-        if self.free > 0 {
-            let take = self.free.min(left);
-            let last = self.buf.len() - 1;
-            self.buf[last] |= (word >> (64 - self.free)) as u8;
-            self.free -= take;
-            left -= take;
-            word = if take == 64 { 0 } else { word << take };
-        }
-        // Whole bytes.
-        while left >= 8 {
-            self.buf.push((word >> 56) as u8);
-            word <<= 8;
-            left -= 8;
-        }
-        if left > 0 {
-            self.buf.push((word >> 56) as u8);
-            self.free = 8 - left;
+        let v = if nbits == 64 {
+            v
+        } else {
+            v & ((1u64 << nbits) - 1)
+        };
+        let free = 64 - self.n; // 1..=64
+        if nbits < free {
+            self.acc |= v << (free - nbits);
+            self.n += nbits;
+        } else {
+            let rest = nbits - free; // bits of v that do not fit, 0..=63
+            self.acc |= v >> rest;
+            self.buf.extend_from_slice(&self.acc.to_be_bytes());
+            self.acc = if rest == 0 { 0 } else { v << (64 - rest) };
+            self.n = rest;
         }
     }
 }
 
+/// The end-of-data refill: loads the last bytes, then zero padding (counted).
+#[cold]
+#[inline(never)]
+fn fill_tail(
+    data: &[u8],
+    mut pos: usize,
+    mut acc: u64,
+    mut valid: u32,
+    mut padding: u64,
+) -> (usize, u64, u32, u64) {
+    while valid <= 56 {
+        if let Some(&b) = data.get(pos) {
+            acc |= u64::from(b) << (56 - valid);
+            pos += 1;
+        } else {
+            padding += 8;
+        }
+        valid += 8;
+    }
+    (pos, acc, valid, padding)
+}
+
 /// Reads bits MSB-first from a byte slice.
+///
+/// Refills load eight bytes at a time into a 64-bit register. Past the end of the data the
+/// register is padded with zero bits that are counted, so hot loops can read without bounds
+/// checks and call [`BitReader::overrun`] once per item; the checked `read_*` methods do it
+/// for every read.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
     data: &'a [u8],
@@ -87,6 +122,8 @@ pub struct BitReader<'a> {
     /// Left-aligned bit register; bits below `valid` are either exact stream bits or zero.
     acc: u64,
     valid: u32,
+    /// Zero bits added past the end of the data.
+    padding: u64,
 }
 
 impl<'a> BitReader<'a> {
@@ -97,11 +134,13 @@ impl<'a> BitReader<'a> {
             pos: 0,
             acc: 0,
             valid: 0,
+            padding: 0,
         }
     }
 
+    /// Make at least 56 bits available (zero padding past the end of the data).
     #[inline(always)]
-    fn refill(&mut self) {
+    pub fn fill(&mut self) {
         if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(chunk);
@@ -111,12 +150,62 @@ impl<'a> BitReader<'a> {
             self.pos += added as usize;
             self.valid += added * 8;
         } else {
-            while self.valid <= 56 && self.pos < self.data.len() {
-                self.acc |= u64::from(self.data[self.pos]) << (56 - self.valid);
-                self.pos += 1;
-                self.valid += 8;
-            }
+            // By value, so the reader's address never escapes the hot loops (which keeps the
+            // register and counters in CPU registers).
+            (self.pos, self.acc, self.valid, self.padding) =
+                fill_tail(self.data, self.pos, self.acc, self.valid, self.padding);
         }
+    }
+
+    /// Bits available in the register without a refill.
+    #[inline(always)]
+    pub fn available(&self) -> u32 {
+        self.valid
+    }
+
+    /// True if more bits were consumed than the data holds.
+    #[inline(always)]
+    pub fn overrun(&self) -> bool {
+        // No padding yet means every consumed bit was real data.
+        self.padding != 0
+            && (self.pos as u64 * 8 + self.padding).saturating_sub(u64::from(self.valid))
+                > self.data.len() as u64 * 8
+    }
+
+    /// The next 64 bits of the register without consuming them (only the first
+    /// `available()` are meaningful).
+    #[inline(always)]
+    pub fn peek(&self) -> u64 {
+        self.acc
+    }
+
+    /// Take `n` (1..=63) bits without any check; the caller ensured `available() >= n`.
+    #[inline(always)]
+    pub fn take(&mut self, n: u32) -> u64 {
+        debug_assert!((1..64).contains(&n) && n <= self.valid);
+        let v = self.acc >> (64 - n);
+        self.acc <<= n;
+        self.valid -= n;
+        v
+    }
+
+    /// Drop `n` (0..=63) bits without any check; the caller ensured `available() >= n`.
+    #[inline(always)]
+    pub fn skip(&mut self, n: u32) {
+        debug_assert!(n < 64 && n <= self.valid);
+        self.acc <<= n;
+        self.valid -= n;
+    }
+
+    /// Count up to `max` (<= 8) leading one bits and consume them plus the terminating zero
+    /// when the count is below `max`; the caller ensured `available() >= max`.
+    #[inline(always)]
+    pub fn take_unary(&mut self, max: u32) -> u32 {
+        let ones = (!self.acc).leading_zeros().min(max);
+        let used = if ones < max { ones + 1 } else { max };
+        self.acc <<= used;
+        self.valid -= used;
+        ones
     }
 
     #[cold]
@@ -124,20 +213,23 @@ impl<'a> BitReader<'a> {
         Error::corrupted("xor chunk", "unexpected end of bit stream")
     }
 
+    fn checked<T>(&self, v: T) -> Result<T> {
+        if self.overrun() {
+            Err(Self::eof())
+        } else {
+            Ok(v)
+        }
+    }
+
     /// Read `n` bits (1..=56) as the low bits of the result.
-    #[inline(always)]
+    #[inline]
     pub fn read_bits_short(&mut self, n: u32) -> Result<u64> {
         debug_assert!((1..=56).contains(&n));
         if self.valid < n {
-            self.refill();
-            if self.valid < n {
-                return Err(Self::eof());
-            }
+            self.fill();
         }
-        let v = self.acc >> (64 - n);
-        self.acc <<= n;
-        self.valid -= n;
-        Ok(v)
+        let v = self.take(n);
+        self.checked(v)
     }
 
     /// Read `n` bits (0..=64) as the low bits of the result.
@@ -155,26 +247,19 @@ impl<'a> BitReader<'a> {
     }
 
     /// Read one bit.
-    #[inline(always)]
+    #[inline]
     pub fn read_bit(&mut self) -> Result<bool> {
         Ok(self.read_bits_short(1)? == 1)
     }
 
-    /// Count up to `max` leading one bits and consume them plus the terminating zero (if the
-    /// count is below `max`). Returns the count. Used for the dod and value control prefixes.
-    #[inline(always)]
+    /// Checked [`BitReader::take_unary`].
+    #[inline]
     pub fn read_unary(&mut self, max: u32) -> Result<u32> {
         if self.valid < max {
-            self.refill();
+            self.fill();
         }
-        let ones = (!self.acc).leading_zeros().min(max);
-        let used = if ones < max { ones + 1 } else { max };
-        if used > self.valid {
-            return Err(Self::eof());
-        }
-        self.acc <<= used;
-        self.valid -= used;
-        Ok(ones)
+        let v = self.take_unary(max);
+        self.checked(v)
     }
 
     /// Read a uvarint made of whole bytes from the bit stream.
@@ -216,10 +301,14 @@ mod tests {
             })
             .collect();
         let mut w = BitWriter::default();
+        let mut total_bits = 0u64;
         for &(v, n) in &fields {
+            total_bits += u64::from(n);
             w.write_bits(v, n);
         }
+        assert_eq!(w.len() as u64, total_bits.div_ceil(8));
         let bytes = w.into_bytes();
+        assert_eq!(bytes.len() as u64, total_bits.div_ceil(8));
         let mut r = BitReader::new(&bytes);
         for &(v, n) in &fields {
             assert_eq!(r.read_bits(n).unwrap(), v, "field of {n} bits");
@@ -231,9 +320,9 @@ mod tests {
         let mut w = BitWriter::default();
         w.write_bit(true);
         w.write_bits(0b01, 2);
-        assert_eq!(w.bytes(), &[0b1010_0000]);
+        assert_eq!(w.to_vec(), [0b1010_0000]);
         w.write_byte(0xff);
-        assert_eq!(w.bytes(), &[0b1011_1111, 0b1110_0000]);
+        assert_eq!(w.to_vec(), [0b1011_1111, 0b1110_0000]);
     }
 
     #[test]
