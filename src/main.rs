@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod local;
@@ -93,14 +93,13 @@ pub(crate) struct ObjstoreFlags {
 
 impl ObjstoreFlags {
     pub(crate) fn build(&self) -> Result<std::sync::Arc<dyn object_store::ObjectStore>> {
-        match (&self.config_file, &self.config) {
-            (Some(path), _) => strata_objstore::config::from_file(path)
-                .with_context(|| format!("loading object store config {}", path.display())),
-            (None, Some(yaml)) => {
-                strata_objstore::config::from_yaml(yaml).context("parsing --objstore.config")
-            }
-            (None, None) => bail!("one of --objstore.config-file or --objstore.config is required"),
-        }
+        let config = strata_objstore::BucketConfig::from_flags(
+            self.config_file.as_deref(),
+            self.config.as_deref(),
+        )
+        .context("loading the object store configuration")?
+        .context("one of --objstore.config-file or --objstore.config is required")?;
+        Ok(config.build()?)
     }
 }
 
