@@ -10,7 +10,12 @@
 //! The gRPC paths are the Thanos ones: `/thanos.Store/{Series,LabelNames,LabelValues,Info}`,
 //! `/thanos.info.Info/Info` and `/thanos.WriteableStore/RemoteWrite`.
 
+pub mod error;
 pub mod pb;
+pub mod store;
+
+pub use error::StoreError;
+pub use store::{DEFAULT_TENANT, RequestContext, SeriesStream, Store, TENANT_METADATA_KEY};
 
 /// The `google.protobuf.Any` type URL prefix Thanos uses for hints (`hintspb.*`).
 pub const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
