@@ -198,21 +198,15 @@ fn parse_duration_ms(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-fn init_tracing(level: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Logfmt => builder.compact().init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(&cli.log_level, cli.log_format);
+    strata_runtime::init_tracing(
+        &cli.log_level,
+        match cli.log_format {
+            LogFormat::Logfmt => strata_runtime::LogFormat::Logfmt,
+            LogFormat::Json => strata_runtime::LogFormat::Json,
+        },
+    );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
