@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod flags;
 mod local;
+
+use flags::parse_positive_duration_ms;
 
 /// Thanos-compatible long-term storage and global querying for Prometheus.
 #[derive(Debug, Parser)]
@@ -120,7 +123,7 @@ struct BackfillArgs {
     #[arg(long = "label", value_parser = parse_label, required = true)]
     labels: Vec<(String, String)>,
     /// Block range: blocks never cross a multiple of it.
-    #[arg(long = "block-duration", default_value = "2h", value_parser = parse_duration_ms)]
+    #[arg(long = "block-duration", default_value = "2h", value_parser = parse_positive_duration_ms)]
     block_duration_ms: i64,
     /// Directory for blocks before upload (default: the system temp dir).
     #[arg(long = "tmp-dir")]
@@ -155,47 +158,6 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
         return Err(format!("label {s:?} needs a non-empty name and value"));
     }
     Ok((k.to_string(), v.to_string()))
-}
-
-/// Parse a Prometheus-style duration (`30s`, `2h`, `1d`, `1h30m`) into milliseconds.
-fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            "ms".to_string()
-        } else {
-            c.to_string()
-        };
-        let mult: i64 = match unit.as_str() {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
-        };
-        let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration {s:?} overflows"))?;
-        num.clear();
-        any = true;
-    }
-    if !num.is_empty() || !any || total <= 0 {
-        return Err(format!("invalid duration {s:?} (use e.g. 30s, 2h, 1d)"));
-    }
-    Ok(total)
 }
 
 fn main() -> ExitCode {
@@ -355,16 +317,6 @@ pub(crate) fn fmt_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_like_prometheus() {
-        assert_eq!(parse_duration_ms("2h"), Ok(7_200_000));
-        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration_ms("250ms"), Ok(250));
-        assert!(parse_duration_ms("2").is_err());
-        assert!(parse_duration_ms("h").is_err());
-        assert!(parse_duration_ms("2x").is_err());
-    }
 
     #[test]
     fn labels_and_times_format() {
