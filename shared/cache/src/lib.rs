@@ -4,6 +4,23 @@
 //!
 //! A cache never fails a request: backend errors are logged and counted and behave as misses.
 
+mod config;
+mod error;
+pub mod memcached;
+pub mod memory;
+pub mod metrics;
+pub mod units;
+
+pub use config::{BackendConfig, CacheConfig, INDEX_CACHE_ITEMS};
+pub use error::{Error, Result};
+pub use memcached::{
+    HASHED_KEY_PREFIX, MAX_KEY_LEN, MemcachedCache, MemcachedOptions, is_safe_key, memcached_key,
+    pick_server,
+};
+pub use memory::{InMemoryCache, InMemoryOptions};
+pub use metrics::{CacheMetrics, InstrumentedCache, MetricsSnapshot, ScopedMetrics};
+pub use units::{ByteSize, DurationValue, parse_bytes, parse_duration};
+
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::time::Duration;
