@@ -10,11 +10,23 @@
 //! The gRPC paths are the Thanos ones: `/thanos.Store/{Series,LabelNames,LabelValues,Info}`,
 //! `/thanos.info.Info/Info` and `/thanos.WriteableStore/RemoteWrite`.
 
+pub mod acceptance;
+pub mod client;
+pub mod convert;
 pub mod error;
+pub mod memstore;
+mod merge;
 pub mod pb;
+pub mod proxy;
+pub mod server;
 pub mod store;
 
+pub use client::GrpcStore;
 pub use error::StoreError;
+pub use memstore::MemStore;
+pub use merge::merge_series;
+pub use proxy::{ProxyOptions, ProxyStore, StoreMeta};
+pub use server::{StoreServer, serve};
 pub use store::{DEFAULT_TENANT, RequestContext, SeriesStream, Store, TENANT_METADATA_KEY};
 
 /// The `google.protobuf.Any` type URL prefix Thanos uses for hints (`hintspb.*`).
