@@ -12,6 +12,8 @@ mod error;
 pub mod fault;
 mod instrument;
 mod range;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use block::{
     BlockMetas, UploadOptions, block_path, block_prefix, delete_block, download_block,
