@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod flags;
 mod local;
+mod store;
 
 use flags::parse_positive_duration_ms;
 
@@ -45,7 +46,7 @@ enum Command {
     /// Sidecar for Prometheus: serves its data over the StoreAPI and uploads its blocks.
     Sidecar(Unbuilt),
     /// Store gateway: serves the StoreAPI over every block in a bucket.
-    Store(Unbuilt),
+    Store(store::StoreArgs),
     /// Querier: Prometheus HTTP API and PromQL over StoreAPI endpoints.
     Query(Unbuilt),
     /// Query frontend: splits, retries and caches range queries.
@@ -197,7 +198,7 @@ async fn run(command: Command) -> Result<ExitCode> {
         Ok(ExitCode::from(2))
     };
     match command {
-        Command::Store(_) => unbuilt("store", 3),
+        Command::Store(args) => store::run_store(args).await.map(|()| ExitCode::SUCCESS),
         Command::Query(_) => unbuilt("query", 5),
         Command::Receive(_) => unbuilt("receive", 6),
         Command::Sidecar(_) => unbuilt("sidecar", 0),

@@ -11,7 +11,6 @@ fn strata() -> Command {
 #[test]
 fn unbuilt_components_say_so_and_exit_2() {
     for c in [
-        "store",
         "query",
         "receive",
         "sidecar",

@@ -145,17 +145,20 @@ async fn ready(State(h): State<Health>) -> impl IntoResponse {
 
 /// Bind `addr` now (so errors surface at start-up) and return the bound address and a future
 /// that serves `router` until `shutdown` resolves.
-pub async fn bind_http(
+pub async fn bind_http<S>(
     addr: &str,
     router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: S,
 ) -> Result<
     (
         SocketAddr,
-        impl std::future::Future<Output = Result<(), Error>>,
+        impl std::future::Future<Output = Result<(), Error>> + use<S>,
     ),
     Error,
-> {
+>
+where
+    S: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind {

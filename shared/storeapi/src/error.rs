@@ -60,7 +60,9 @@ impl From<tonic::Status> for StoreError {
     fn from(s: tonic::Status) -> Self {
         let m = s.message().to_string();
         match s.code() {
-            tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StoreError::InvalidArgument(m),
+            tonic::Code::InvalidArgument | tonic::Code::OutOfRange => {
+                StoreError::InvalidArgument(m)
+            }
             tonic::Code::ResourceExhausted => StoreError::ResourceExhausted(m),
             tonic::Code::Unavailable => StoreError::Unavailable(m),
             tonic::Code::DeadlineExceeded => StoreError::DeadlineExceeded(m),

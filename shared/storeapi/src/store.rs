@@ -15,8 +15,8 @@ use futures::Stream;
 use crate::error::StoreError;
 use crate::pb::thanos::info::InfoResponse;
 use crate::pb::thanos::{
-    LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
-    SeriesRequest, SeriesResponse,
+    LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse, SeriesRequest,
+    SeriesResponse,
 };
 
 /// gRPC metadata key carrying the tenant (Thanos `thanos-tenant`).
