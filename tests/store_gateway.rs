@@ -18,6 +18,9 @@ use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 
+/// Label pairs and samples of one series as decoded from the wire.
+type DecodedSeries = (Vec<(String, String)>, Vec<(i64, f64)>);
+
 /// A running `strata store`; killed on drop.
 struct Gateway {
     child: Child,
@@ -262,7 +265,7 @@ async fn raw_thanos_series_request_gets_thanos_encoded_frames() {
         .unwrap()
         .into_inner();
 
-    let mut got: Vec<(Vec<(String, String)>, Vec<(i64, f64)>)> = Vec::new();
+    let mut got: Vec<DecodedSeries> = Vec::new();
     while let Some(frame) = stream.message().await.unwrap() {
         // SeriesResponse{oneof: series=1, warning=2, hints=3, batch=4}
         for (f, v) in fields(&frame) {
@@ -302,7 +305,7 @@ async fn raw_thanos_series_request_gets_thanos_encoded_frames() {
         }
     }
 
-    let mut want: Vec<(Vec<(String, String)>, Vec<(i64, f64)>)> = series
+    let mut want: Vec<DecodedSeries> = series
         .iter()
         .filter(|s| {
             let l = |n: &str| s.labels.iter().find(|x| x.0 == n).map(|x| x.1.as_str());
