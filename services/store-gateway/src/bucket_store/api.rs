@@ -86,6 +86,12 @@ impl Store for BucketStore {
         _ctx: &RequestContext,
         req: SeriesRequest,
     ) -> Result<SeriesStream, StoreError> {
+        if req.matchers.is_empty() {
+            // As Thanos: selecting every series of a bucket needs at least one explicit matcher.
+            return Err(StoreError::InvalidArgument(
+                "no matchers specified".to_string(),
+            ));
+        }
         let matchers = convert_matchers(&req.matchers)?;
         inc(&self.metrics.series_requests);
         let (mint, maxt) = self.time_range(req.min_time, req.max_time);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use strata_tsdb::labels::Labels;
 
-use super::{REPLICA, Report, StoreFactory, collect_series, diff_strings, ls, series_req};
+use super::unnamed::{PLACEHOLDER, StripPlaceholder};
+use super::{Feature, REPLICA, Report, StoreFactory, collect_series, diff_strings, ls, series_req};
 use crate::convert::with_external_labels;
 use crate::error::StoreError;
 use crate::pb::thanos::{LabelMatcher, LabelNamesRequest, LabelValuesRequest, SeriesRequest};
@@ -75,7 +76,20 @@ impl Group<'_> {
     ) -> Group<'a> {
         let ext = ext();
         let expected = expected_input(&ext, &input);
-        let store = f.make(ext, input).await;
+        let unnamed = !input.is_empty() && input.iter().all(|(l, _)| l.metric_name().is_none());
+        let store = if unnamed && !f.supports(Feature::SeriesWithoutMetricName) {
+            let named = input
+                .into_iter()
+                .map(|(mut l, s)| {
+                    l.set("__name__", PLACEHOLDER);
+                    (l, s)
+                })
+                .collect();
+            let inner = f.make(ext, named).await;
+            Arc::new(StripPlaceholder(inner)) as Arc<dyn Store>
+        } else {
+            f.make(ext, input).await
+        };
         Group {
             name,
             store,

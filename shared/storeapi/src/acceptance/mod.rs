@@ -11,6 +11,7 @@
 mod cases;
 mod group;
 mod label_cases;
+mod unnamed;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -37,6 +38,12 @@ pub enum Feature {
     LabelLimit,
     /// The label APIs honour time ranges (at least at a one-day distance from the data).
     LabelTimeRange,
+    /// Series may lack a metric name. Stores built from OpenMetrics text cannot hold such
+    /// series; without this feature the suite names them with a placeholder it strips again.
+    SeriesWithoutMetricName,
+    /// LabelValues of an external label answers its value even when the store holds no series
+    /// (stores that learn external labels from their data, like a bucket store, cannot).
+    ExternalLabelValuesWithoutSeries,
 }
 
 /// Builds a fresh store holding the given series for one group of cases.
