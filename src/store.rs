@@ -42,6 +42,16 @@ pub(crate) struct StoreArgs {
         conflicts_with = "index_cache_config_file"
     )]
     index_cache_config: Option<String>,
+    /// YAML file with a cache configuration for chunk reads (`type: IN-MEMORY|MEMCACHED`,
+    /// `config`). Thanos' caching-bucket tuning keys (chunk_subrange_size...) are not read yet.
+    #[arg(long = "store.caching-bucket.config-file")]
+    caching_bucket_config_file: Option<PathBuf>,
+    /// The chunk cache configuration as inline YAML.
+    #[arg(
+        long = "store.caching-bucket.config",
+        conflicts_with = "caching_bucket_config_file"
+    )]
+    caching_bucket_config: Option<String>,
     /// Serve only blocks ending after this time: RFC 3339 or relative to now (e.g. -2w).
     #[arg(long = "min-time", default_value = "0000-01-01T00:00:00Z", value_parser = parse_time_or_duration_ms)]
     min_time: i64,
@@ -60,15 +70,29 @@ pub(crate) struct StoreArgs {
     ignore_deletion_marks_delay_ms: i64,
 }
 
-fn cache_config(a: &StoreArgs) -> Result<strata_cache::CacheConfig> {
-    let yaml = match (&a.index_cache_config_file, &a.index_cache_config) {
-        (Some(p), _) => Some(
-            std::fs::read_to_string(p)
-                .with_context(|| format!("reading --index-cache.config-file {}", p.display()))?,
-        ),
-        (None, Some(y)) => Some(y.clone()),
-        (None, None) => None,
-    };
+/// A cache configuration from a file flag or an inline flag, if either is set.
+fn yaml_flag(
+    file: Option<&PathBuf>,
+    inline: Option<&String>,
+    flag: &str,
+) -> Result<Option<String>> {
+    match (file, inline) {
+        (Some(p), _) => {
+            Ok(Some(std::fs::read_to_string(p).with_context(|| {
+                format!("reading --{flag}-file {}", p.display())
+            })?))
+        }
+        (None, Some(y)) => Ok(Some(y.clone())),
+        (None, None) => Ok(None),
+    }
+}
+
+fn index_cache_config(a: &StoreArgs) -> Result<strata_cache::CacheConfig> {
+    let yaml = yaml_flag(
+        a.index_cache_config_file.as_ref(),
+        a.index_cache_config.as_ref(),
+        "index-cache.config",
+    )?;
     match yaml {
         Some(y) => strata_cache::CacheConfig::from_yaml(&y)
             .context("parsing the index cache configuration"),
@@ -85,8 +109,22 @@ pub(crate) async fn run_store(a: StoreArgs) -> Result<()> {
         anyhow::bail!("--min-time must not be after --max-time");
     }
     let bucket = a.objstore.build()?;
-    let cache = cache_config(&a)?;
-    let index_cache = cache.build().context("building the index cache")?;
+    let index_cache = index_cache_config(&a)?
+        .build()
+        .context("building the index cache")?;
+    let chunk_cache = match yaml_flag(
+        a.caching_bucket_config_file.as_ref(),
+        a.caching_bucket_config.as_ref(),
+        "store.caching-bucket.config",
+    )? {
+        Some(y) => Some(
+            strata_cache::CacheConfig::from_yaml(&y)
+                .context("parsing the caching bucket configuration")?
+                .build()
+                .context("building the chunk cache")?,
+        ),
+        None => None,
+    };
     let mut gateway = GatewayConfig::new(&a.data_dir);
     gateway.sync_interval = Duration::from_millis(a.sync_block_duration_ms as u64);
     gateway.ignore_deletion_marks_delay =
@@ -96,6 +134,7 @@ pub(crate) async fn run_store(a: StoreArgs) -> Result<()> {
     gateway.series_limit = a.request_series;
     gateway.samples_limit = a.request_samples;
     gateway.index_cache = Some(index_cache);
+    gateway.chunk_cache = chunk_cache;
     let cfg = ServiceConfig {
         grpc_address: a.grpc_address,
         http_address: a.http_address,

@@ -2,8 +2,8 @@
 //! `strata tools bucket backfill`.
 //! - A raw gRPC client sends a hand-encoded Thanos `SeriesRequest` (no generated types) and
 //!   decodes the streamed `SeriesResponse` frames by Thanos' field numbers.
-//! - With a real memcached as index cache, a repeated query returns identical series and
-//!   `/metrics` shows the cache hits.
+//! - With a real memcached as index cache and chunk cache, a repeated query returns identical
+//!   series and `/metrics` shows the cache hits for postings, series and chunks.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -413,7 +413,12 @@ async fn memcached_index_cache_serves_repeated_queries() {
     let gw = start_gateway(
         &yaml,
         &tmp.path().join("data"),
-        &["--index-cache.config", &cache_yaml],
+        &[
+            "--index-cache.config",
+            &cache_yaml,
+            "--store.caching-bucket.config",
+            &cache_yaml,
+        ],
     );
 
     let client = strata_storeapi::GrpcStore::connect(&gw.grpc.to_string())
@@ -446,10 +451,24 @@ async fn memcached_index_cache_serves_repeated_queries() {
         )
     };
 
+    let chunk_hits = |m: &str| {
+        metric(
+            m,
+            "thanos_store_index_cache_hits_total{item_type=\"Chunks\"}",
+        )
+    };
+
     let first = run().await;
-    let after_first = hits(&http_get(gw.http, "/metrics").1);
+    let m1 = http_get(gw.http, "/metrics").1;
     let second = run().await;
-    let after_second = hits(&http_get(gw.http, "/metrics").1);
+    let m2 = http_get(gw.http, "/metrics").1;
+    let (after_first, after_second) = (hits(&m1), hits(&m2));
+    assert!(
+        chunk_hits(&m2) > chunk_hits(&m1),
+        "chunk reads hit memcached too: {} -> {}",
+        chunk_hits(&m1),
+        chunk_hits(&m2)
+    );
     assert!(!first.is_empty());
     assert_eq!(first, second, "the cached answer is identical");
     assert!(
