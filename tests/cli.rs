@@ -1,5 +1,5 @@
-//! The `strata` binary as users meet it: unbuilt components say so and exit 2, `local` prepares
-//! a bucket, and the backfill rejects bad input with a line number while uploading nothing.
+//! The `strata` binary as users meet it: unbuilt components say so and exit 2, `local` serves
+//! its bucket until SIGTERM, and the backfill rejects bad input with a line number while uploading nothing.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -27,24 +27,17 @@ fn unbuilt_components_say_so_and_exit_2() {
 }
 
 #[test]
-fn local_prepares_a_bucket_and_lists_it() {
+fn local_serves_its_bucket_until_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let out = strata()
-        .args(["local", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    std::fs::create_dir_all(&data).unwrap();
+    // Seed the bucket first, through the objstore YAML the user would write.
+    let yaml = format!(
+        "type: FILESYSTEM\nconfig:\n  directory: {:?}\n",
+        data.join("bucket").display().to_string()
     );
-    assert!(data.join("bucket").is_dir());
-    let cfg = std::fs::read_to_string(data.join("bucket.yml")).unwrap();
-    assert!(cfg.contains("FILESYSTEM"), "{cfg}");
-
-    // The written config is usable by the tools: backfill into it and list it.
     let om = tmp.path().join("in.om");
     std::fs::write(
         &om,
@@ -58,9 +51,9 @@ fn local_prepares_a_bucket_and_lists_it() {
             "backfill",
             "--label",
             "cluster=local",
-            "--objstore.config-file",
+            "--objstore.config",
+            &yaml,
         ])
-        .arg(data.join("bucket.yml"))
         .arg(&om)
         .output()
         .unwrap();
@@ -76,9 +69,9 @@ fn local_prepares_a_bucket_and_lists_it() {
             "ls",
             "-o",
             "json",
-            "--objstore.config-file",
+            "--objstore.config",
+            &yaml,
         ])
-        .arg(data.join("bucket.yml"))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -86,8 +79,62 @@ fn local_prepares_a_bucket_and_lists_it() {
     let meta: serde_json::Value = serde_json::from_str(listing.lines().next().unwrap()).unwrap();
     assert_eq!(meta["minTime"], 1_700_000_000_500i64);
     assert_eq!(meta["maxTime"], 1_700_000_015_501i64);
-    assert_eq!(meta["stats"]["numSamples"], 2);
     assert_eq!(meta["thanos"]["labels"]["cluster"], "local");
+
+    let mut child = strata()
+        .args(["local", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--store.grpc-address",
+            "127.0.0.1:0",
+            "--store.http-address",
+            "127.0.0.1:0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let http: std::net::SocketAddr = loop {
+        let line = lines.next().expect("strata local exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("strata store: StoreAPI on ") {
+            break rest
+                .rsplit("http://")
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+        }
+    };
+    assert!(data.join("bucket.yml").exists());
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(http).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !get("/-/ready").starts_with("HTTP/1.1 200") {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let blocks = get("/api/v1/blocks");
+    assert!(blocks.contains("\"cluster\":\"local\""), "{blocks}");
+    assert!(blocks.contains("\"numSamples\":2"), "{blocks}");
+
+    // SIGTERM stops it cleanly.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    assert!(code.success(), "exit status {code}");
 }
 
 #[test]
