@@ -62,7 +62,9 @@ async fn selective_query_reads_a_small_fraction_of_the_bucket() {
         (
             vec![eq("job", "job-3"), eq("instance", "i-7")],
             0.01,
-            3 * BLOCKS as u64,
+            // Per block: the two postings lists (one GET, or two when far apart: bytes are
+            // bounded before requests), one series entry, one chunk range.
+            4 * BLOCKS as u64,
         ),
         // One series in ten, interleaved with the others (instance sorts before job): chunks
         // are fetched one GET per series rather than reading the whole segment.

@@ -81,10 +81,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StoreError> {
     let incoming = match listen.into() {
-        Listen::Addr(a) => {
-            TcpIncoming::bind(a).map_err(|e| StoreError::Unavailable(format!("bind {a}: {e}")))?
-        }
-        Listen::Listener(l) => TcpIncoming::from(l),
+        Listen::Addr(a) => TcpIncoming::bind(a)
+            .map_err(|e| StoreError::Unavailable(format!("bind {a}: {e}")))?
+            .with_nodelay(Some(true)),
+        // Without TCP_NODELAY small responses wait ~40 ms for delayed ACKs (measured by the
+        // store gateway bench: a one-series query took 44 ms instead of 0.6 ms).
+        Listen::Listener(l) => TcpIncoming::from(l).with_nodelay(Some(true)),
     };
     let addr = incoming.local_addr().ok();
     tracing::info!(?addr, "serving StoreAPI over gRPC");
