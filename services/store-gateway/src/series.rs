@@ -129,7 +129,11 @@ async fn resolve_batch_indexed(
     }
     let nchunks: u64 = selected.iter().map(|(_, c)| c.len() as u64).sum();
     add(&metrics.chunks_touched, nchunks);
-    if let Some(l) = limiter {
+    // Labels-only requests (skip_chunks) fetch no chunk, so they do not count against the
+    // samples limit (as in Thanos).
+    if let Some(l) = limiter
+        && !req.skip_chunks
+    {
         l.reserve_chunks(nchunks)?;
     }
     if req.skip_chunks {

@@ -53,6 +53,9 @@ impl StoreServer {
     }
 }
 
+/// Largest `response_batch_size` honoured; larger requests get batches of this size.
+pub const MAX_RESPONSE_BATCH_SIZE: usize = 1024;
+
 /// Where [`serve`] listens: an address to bind, or a listener already bound (e.g. port 0).
 #[derive(Debug)]
 pub enum Listen {
@@ -187,7 +190,10 @@ impl store_server::Store for StoreService {
     ) -> Result<Response<Self::SeriesStream>, Status> {
         let ctx = context_from_metadata(request.metadata());
         let req = request.into_inner();
-        let batch = usize::try_from(req.response_batch_size).unwrap_or(0);
+        // Clamped: the client chooses it, and a batch buffer is allocated up front.
+        let batch = usize::try_from(req.response_batch_size)
+            .unwrap_or(0)
+            .min(MAX_RESPONSE_BATCH_SIZE);
         tracing::debug!(
             tenant = ctx.tenant_or_default(),
             min_time = req.min_time,

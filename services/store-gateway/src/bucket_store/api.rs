@@ -149,7 +149,10 @@ impl Store for BucketStore {
                 Some(l) => series.take(l).boxed(),
                 None => series.boxed(),
             };
-        let batch = usize::try_from(req.response_batch_size).unwrap_or(0);
+        // Clamped: the client chooses it, and each batch is allocated up front.
+        let batch = usize::try_from(req.response_batch_size)
+            .unwrap_or(0)
+            .min(strata_storeapi::server::MAX_RESPONSE_BATCH_SIZE);
         let out: SeriesStream = if batch > 1 {
             Box::pin(series.chunks(batch).map(|v| {
                 let v: Result<Vec<SeriesOut>, GatewayError> = v.into_iter().collect();

@@ -253,34 +253,19 @@ impl BucketStore {
             }
         }
         report.marked.sort();
-        // Drop what is no longer wanted.
-        let loaded: BTreeSet<Ulid> = {
-            let mut g = self.blocks.write().unwrap_or_else(|e| e.into_inner());
-            let gone: Vec<Ulid> = g
-                .keys()
-                .filter(|id| !wanted.contains_key(id))
-                .copied()
-                .collect();
-            for id in gone {
-                g.remove(&id);
-                report.dropped.push(id);
-            }
-            g.keys().copied().collect()
-        };
-        for id in &report.dropped {
-            inc(&self.metrics.block_drops);
-            tracing::info!(block = %id, "dropped block");
-            let dir = self.cfg.data_dir.join(id.to_string());
-            if let Err(e) = tokio::fs::remove_dir_all(&dir).await
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(block = %id, error = %e, "cannot remove local block directory");
-            }
-        }
-        // Load what is new.
+        // Load what is new first, then drop what is gone: when a compactor replaces blocks
+        // (with no delete delay), queries keep seeing the old blocks until the new one serves.
+        let loaded: BTreeSet<Ulid> = self
+            .blocks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
         let new: Vec<BlockMeta> = wanted
-            .into_values()
+            .values()
             .filter(|m| !loaded.contains(&m.ulid))
+            .cloned()
             .collect();
         let results: Vec<(Ulid, Result<BucketBlock, GatewayError>)> = futures::stream::iter(new)
             .map(|m| {
@@ -313,6 +298,29 @@ impl BucketStore {
             }
         }
         report.loaded.sort();
+        // Drop what is no longer wanted.
+        {
+            let mut g = self.blocks.write().unwrap_or_else(|e| e.into_inner());
+            let gone: Vec<Ulid> = g
+                .keys()
+                .filter(|id| !wanted.contains_key(id))
+                .copied()
+                .collect();
+            for id in gone {
+                g.remove(&id);
+                report.dropped.push(id);
+            }
+        }
+        for id in &report.dropped {
+            inc(&self.metrics.block_drops);
+            tracing::info!(block = %id, "dropped block");
+            let dir = self.cfg.data_dir.join(id.to_string());
+            if let Err(e) = tokio::fs::remove_dir_all(&dir).await
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(block = %id, error = %e, "cannot remove local block directory");
+            }
+        }
         report.serving = self.blocks.read().unwrap_or_else(|e| e.into_inner()).len();
         self.metrics
             .blocks_loaded
