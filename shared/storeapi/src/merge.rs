@@ -114,13 +114,16 @@ impl Merge {
                 Ok(SeriesResponse {
                     result: Some(series_response::Result::Batch(b)),
                 }) => {
-                    // Inputs unbatch already; stay correct if one did not.
-                    let mut rest = b.series.into_iter();
-                    if let Some(first) = rest.next() {
-                        let tail: Vec<_> = rest.collect();
-                        if !tail.is_empty() {
-                            tracing::warn!(store = %input.name, "unexpected batch frame in merge input; extra series dropped");
-                        }
+                    // Inputs are unbatched before the merge; a multi-series batch here is a
+                    // bug, and failing beats silently dropping the series after the first.
+                    if b.series.len() > 1 {
+                        return Err(StoreError::Internal(format!(
+                            "store {}: batch frame of {} series reached the merge",
+                            input.name,
+                            b.series.len()
+                        )));
+                    }
+                    if let Some(first) = b.series.into_iter().next() {
                         self.heap.push(Reverse(Head { series: first, idx }));
                         return Ok(());
                     }
