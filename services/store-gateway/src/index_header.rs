@@ -35,6 +35,8 @@ pub const INDEX_HEADER_VERSION: u8 = 1;
 pub const INDEX_HEADER_FILENAME: &str = "index-header";
 /// Bytes before the symbol table copy.
 const PREFIX_LEN: usize = 4 + 1 + 1 + 8 + Toc::LEN;
+/// Bytes read speculatively for the index header and symbol table when building.
+const SYMBOLS_READ_GUESS: u64 = 64 * 1024;
 
 fn corrupted(reason: impl Into<String>) -> Error {
     Error::Corrupted {
@@ -110,7 +112,8 @@ impl IndexHeader {
             + self.table.len() * (std::mem::size_of::<usize>() + std::mem::size_of::<u64>() + 16)
     }
 
-    /// Build the index-header of `index` with three ranged GETs; returns it and the file bytes.
+    /// Build the index-header of `index` with three ranged GETs (four when the symbol table is
+    /// larger than the first read); returns it and the file bytes.
     pub(crate) async fn build(index: &ObjectFile) -> Result<(Self, Vec<u8>)> {
         let size = index.size();
         if size < (HEADER_LEN + Toc::LEN) as u64 {
@@ -123,8 +126,24 @@ impl IndexHeader {
         let toc_bytes = index.read(toc_start..size).await?;
         let toc = parse_toc(&toc_bytes)?;
         check_toc(&toc, size)?;
-        // Header and symbol table in one GET: the symbols start right after the 5-byte header.
-        let head = index.read(0..toc.series.max(HEADER_LEN as u64)).await?;
+        // Header and symbol table, usually in one GET: read up to 64 KiB speculatively, then
+        // exactly the symbol table's declared length if it is longer. Never trust the TOC's
+        // series offset for the size: a forged one could make this read the whole index.
+        let series_start = toc.series.max(HEADER_LEN as u64);
+        let guess = series_start.min(SYMBOLS_READ_GUESS);
+        let mut head = index.read(0..guess).await?;
+        let sym_len_at = toc.symbols as usize;
+        if let Some(b) = head.get(sym_len_at..sym_len_at + 4) {
+            let declared = u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            // BE32 len, the len bytes, BE32 CRC.
+            let end = toc.symbols + 4 + declared + 4;
+            if end > series_start {
+                return Err(corrupted("symbol table runs into the series section"));
+            }
+            if end > guess {
+                head = index.read(0..end).await?;
+            }
+        }
         let mut d = Decbuf::new(&head, "index header");
         let magic = d.be32()?;
         if magic != MAGIC_INDEX {

@@ -192,3 +192,62 @@ async fn labels_only_requests_do_not_count_samples() {
     r.skip_chunks = true;
     assert_eq!(collect(&store, r).await.unwrap().len(), 10);
 }
+
+#[tokio::test]
+async fn a_forged_toc_cannot_make_the_header_build_read_the_whole_index() {
+    use object_store::ObjectStore;
+    use strata_tsdb::index::{Toc, parse_toc};
+
+    // A block whose series section is far larger than its symbols and postings table
+    // (8,000 series from a 60-value vocabulary), and than the 64 KiB speculative read.
+    let series: Vec<(Labels, Vec<(i64, f64)>)> = (0..8000)
+        .map(|i| {
+            (
+                Labels::from_pairs([
+                    ("__name__", "m".to_string()),
+                    ("a", (i % 20).to_string()),
+                    ("b", (i / 20 % 20).to_string()),
+                    ("c", (i / 400).to_string()),
+                ]),
+                vec![(1000, 1.0)],
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let bucket_dir = dir.path().join("bucket");
+    let meta = testing::write_block(&bucket_dir, &ext(), &series)
+        .unwrap()
+        .unwrap();
+    let index_path = bucket_dir.join(meta.ulid.to_string()).join("index");
+    let mut index = std::fs::read(&index_path).unwrap();
+    assert!(index.len() > 256 * 1024, "index of {} bytes", index.len());
+    let series_section = {
+        let toc = parse_toc(&index[index.len() - Toc::LEN..]).unwrap();
+        toc.label_indices - toc.series
+    };
+    assert!(
+        series_section > 128 * 1024,
+        "series section of {series_section} bytes"
+    );
+
+    // Forge the TOC: the series section "starts" where it really ends, so a reader trusting
+    // it would read header + symbols + every series entry in one GET. The CRC is recomputed.
+    let toc_at = index.len() - Toc::LEN;
+    let mut toc = parse_toc(&index[toc_at..]).unwrap();
+    toc.series = toc.label_indices;
+    index[toc_at..].copy_from_slice(&toc.encode());
+    std::fs::write(&index_path, &index).unwrap();
+
+    let inner = testing::filesystem_bucket(&bucket_dir).unwrap();
+    let counted = strata_objstore::InstrumentedStore::new(inner);
+    let stats = Arc::clone(counted.stats());
+    let bucket: Arc<dyn ObjectStore> = Arc::new(counted);
+    let store = BucketStore::new(bucket, GatewayConfig::new(dir.path().join("data")));
+    let _ = store.sync().await; // the block may load or be rejected; either way, bounded reads
+    let read = stats.snapshot().bytes_read;
+    assert!(
+        read < 100 * 1024,
+        "loading the block read {read} bytes of a {} byte index",
+        index.len()
+    );
+}
