@@ -24,7 +24,7 @@ pub mod store;
 pub use client::GrpcStore;
 pub use error::StoreError;
 pub use memstore::MemStore;
-pub use merge::merge_series;
+pub use merge::{AbortOnDrop, merge_series};
 pub use proxy::{ProxyOptions, ProxyStore, StoreMeta};
 pub use server::{StoreServer, serve};
 pub use store::{DEFAULT_TENANT, RequestContext, SeriesStream, Store, TENANT_METADATA_KEY};

@@ -22,10 +22,12 @@ pub(crate) struct MergeInput {
     pub(crate) rx: mpsc::Receiver<Result<SeriesResponse, StoreError>>,
 }
 
-/// Aborts the fan-out tasks when the merged stream is dropped (client gone, limit reached).
-struct TaskGuard(Vec<JoinHandle<()>>);
+/// Aborts tasks when dropped: keep it in the state of a stream fed by spawned tasks, so that
+/// dropping the stream (client gone, limit reached) stops the work behind it.
+#[derive(Debug, Default)]
+pub struct AbortOnDrop(pub Vec<JoinHandle<()>>);
 
-impl Drop for TaskGuard {
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         for t in &self.0 {
             t.abort();
@@ -66,7 +68,7 @@ struct Merge {
     last: Option<Vec<crate::pb::thanos::Label>>,
     started: bool,
     done: bool,
-    _tasks: TaskGuard,
+    _tasks: AbortOnDrop,
 }
 
 /// `StoreError` with the store's name prefixed to its message.
@@ -227,7 +229,7 @@ pub(crate) fn merge_inputs(
         last: None,
         started: false,
         done: false,
-        _tasks: TaskGuard(tasks),
+        _tasks: AbortOnDrop(tasks),
     };
     Box::pin(futures::stream::unfold(merge, |mut m| async move {
         m.next_frame().await.map(|f| (f, m))

@@ -122,27 +122,29 @@ impl Store for BucketStore {
             Arc::clone(&self.metrics),
         ));
         let mut receivers = Vec::new();
+        let mut producers = Vec::new();
         for ((block, _), refs) in selected.into_iter().zip(refs) {
             if refs.is_empty() {
                 continue;
             }
             let (tx, rx) = mpsc::channel(self.cfg.fetch.block_channel_batches.max(1));
-            tokio::spawn(produce(
+            producers.push(tokio::spawn(produce(
                 block,
                 refs,
                 Arc::clone(&breq),
                 Arc::clone(&limiter),
                 Arc::clone(&self.metrics),
                 tx,
-            ));
+            )));
             receivers.push(rx);
         }
         let merger = Merger::new(receivers);
-        let series =
-            futures::stream::unfold(
-                merger,
-                |mut m| async move { m.next().await.map(|r| (r, m)) },
-            );
+        // The producers are aborted when the stream is dropped (client gone, limit reached),
+        // instead of finishing their in-flight batches of GETs.
+        let guard = strata_storeapi::AbortOnDrop(producers);
+        let series = futures::stream::unfold((merger, guard), |(mut m, g)| async move {
+            m.next().await.map(|r| (r, (m, g)))
+        });
         let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0);
         let series: futures::stream::BoxStream<'static, Result<SeriesOut, GatewayError>> =
             match limit {
