@@ -31,6 +31,20 @@ pub(crate) struct BlockRequest {
     pub(crate) skip_chunks: bool,
     pub(crate) aggrs: Vec<AggrType>,
     pub(crate) batch_size: usize,
+    /// `without_replica_labels`: label names dropped from every series (and external labels).
+    pub(crate) without: Vec<String>,
+}
+
+impl BlockRequest {
+    /// `labels` without the request's replica labels.
+    fn strip(&self, labels: Labels) -> Labels {
+        if self.without.is_empty() || !labels.iter().any(|l| self.without.contains(&l.name)) {
+            return labels;
+        }
+        let mut v = labels.into_vec();
+        v.retain(|l| !self.without.contains(&l.name));
+        Labels::from_sorted(v)
+    }
 }
 
 /// The samples limit of one request, shared by its blocks (samples counted as chunks × 120).
@@ -111,7 +125,10 @@ async fn resolve_batch_indexed(
     let mut bounds: Vec<u64> = Vec::new();
     let mut selected: Vec<(Labels, Vec<ChunkMeta>)> = Vec::with_capacity(entries.len());
     let mut index_labels: Vec<Labels> = Vec::new();
-    let keep_index = !block.ext_labels().is_empty();
+    // Replica labels dropped from the external labels are simply never added, which keeps the
+    // index order intact (the `Reorder` below restores it when other external labels remain).
+    let ext = req.strip(block.ext_labels().clone());
+    let keep_index = !ext.is_empty();
     for e in entries {
         bounds.extend(e.chunks.iter().map(|c| c.chunk_ref));
         let chunks: Vec<ChunkMeta> = e
@@ -122,10 +139,11 @@ async fn resolve_batch_indexed(
         if chunks.is_empty() {
             continue;
         }
+        let labels = req.strip(e.labels);
         if keep_index {
-            index_labels.push(e.labels.clone());
+            index_labels.push(labels.clone());
         }
-        selected.push((with_external(e.labels, block.ext_labels()), chunks));
+        selected.push((with_external(labels, &ext), chunks));
     }
     let nchunks: u64 = selected.iter().map(|(_, c)| c.len() as u64).sum();
     add(&metrics.chunks_touched, nchunks);
@@ -217,7 +235,13 @@ pub(crate) async fn produce(
     tx: mpsc::Sender<Result<Vec<SeriesOut>, GatewayError>>,
 ) {
     let batch = req.batch_size.max(1);
-    let collides = block.ext_collides();
+    // Stripping a label the index itself holds can reorder series (a series with the label
+    // may sort before one without it): collect and sort those blocks, as for collisions.
+    let collides = block.ext_collides()
+        || req
+            .without
+            .iter()
+            .any(|name| !block.header().table.label_values(name).is_empty());
     let mut all: Vec<SeriesOut> = Vec::new();
     let mut reorder = Reorder::default();
     for part in refs.chunks(batch) {

@@ -251,3 +251,91 @@ async fn a_forged_toc_cannot_make_the_header_build_read_the_whole_index() {
         index.len()
     );
 }
+
+/// The gateway strips `without_replica_labels` itself (so a querier need not buffer and
+/// re-sort its whole answer): from external labels (replicas are usually block external
+/// labels), and from index labels, where stripping can reorder series.
+#[tokio::test]
+async fn replica_labels_are_stripped_by_the_gateway() {
+    use strata_storeapi::pb::thanos::LabelNamesRequest;
+
+    let dir = tempfile::tempdir().unwrap();
+    let bucket_dir = dir.path().join("bucket");
+    // Two replicas of the same series, as two blocks with replica external labels.
+    for (replica, v) in [("a", 1.0), ("b", 2.0)] {
+        let ext = Labels::from_pairs([("cluster", "c"), ("replica", replica)]);
+        let series = vec![(
+            Labels::from_pairs([("__name__", "up"), ("job", "api")]),
+            vec![(1000, v)],
+        )];
+        testing::write_block(&bucket_dir, &ext, &series)
+            .unwrap()
+            .unwrap();
+    }
+    // A block whose *index* holds the replica label, in the order that stripping flips:
+    // {a=1,b=1,replica=x} sorts before {a=1,replica=x}; without replica, {a=1} comes first.
+    let series = vec![
+        (
+            Labels::from_pairs([("__name__", "m"), ("a", "1"), ("b", "1"), ("replica", "x")]),
+            vec![(1000, 3.0)],
+        ),
+        (
+            Labels::from_pairs([("__name__", "m"), ("a", "1"), ("replica", "x")]),
+            vec![(1000, 4.0)],
+        ),
+    ];
+    // Its external label `a0` sorts between `a` and `b`, so the stripped sets compare as
+    // {a=1,a0=d} < {a=1,a0=d,b=1}: the reverse of the index order.
+    testing::write_block(&bucket_dir, &Labels::from_pairs([("a0", "d")]), &series)
+        .unwrap()
+        .unwrap();
+    let store = BucketStore::new(
+        testing::filesystem_bucket(&bucket_dir).unwrap(),
+        GatewayConfig::new(dir.path().join("data")),
+    );
+    store.sync().await.unwrap();
+    let info = store.info().await.unwrap();
+    assert!(info.store.unwrap().supports_without_replica_labels);
+
+    let mut r = req("__name__", "up");
+    r.without_replica_labels = vec!["replica".into()];
+    let got = collect(&store, r).await.unwrap();
+    let l = |p: &[(&str, &str)]| -> L {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        got,
+        vec![l(&[("__name__", "up"), ("cluster", "c"), ("job", "api")])],
+        "replicas merge into one series"
+    );
+
+    let mut r = req("__name__", "m");
+    r.without_replica_labels = vec!["replica".into()];
+    let got = collect(&store, r).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            l(&[("__name__", "m"), ("a", "1"), ("a0", "d")]),
+            l(&[("__name__", "m"), ("a", "1"), ("a0", "d"), ("b", "1")]),
+        ],
+        "sorted after stripping"
+    );
+
+    let names = store
+        .label_names(
+            &RequestContext::default(),
+            LabelNamesRequest {
+                start: 0,
+                end: 10_000,
+                without_replica_labels: vec!["replica".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .names;
+    assert!(!names.contains(&"replica".to_string()), "{names:?}");
+    assert!(names.contains(&"cluster".to_string()), "{names:?}");
+}

@@ -66,7 +66,7 @@ impl Store for BucketStore {
                 min_time: mint,
                 max_time: maxt,
                 supports_sharding: false,
-                supports_without_replica_labels: false,
+                supports_without_replica_labels: true,
                 tsdb_infos: sets
                     .iter()
                     .map(|(l, (lo, hi))| TsdbInfo {
@@ -116,6 +116,7 @@ impl Store for BucketStore {
             skip_chunks: req.skip_chunks,
             aggrs: requested_aggrs(&req.aggregates),
             batch_size: self.cfg.fetch.series_batch_size,
+            without: req.without_replica_labels.clone(),
         });
         let limiter = Arc::new(Limiter::new(
             self.cfg.samples_limit,
@@ -209,7 +210,10 @@ impl Store for BucketStore {
             }
         })
         .await?;
-        let mut names: Vec<String> = names.into_iter().collect();
+        let mut names: Vec<String> = names
+            .into_iter()
+            .filter(|n| !req.without_replica_labels.contains(n))
+            .collect();
         if let Some(l) = usize::try_from(req.limit).ok().filter(|l| *l > 0) {
             names.truncate(l);
         }
@@ -226,6 +230,10 @@ impl Store for BucketStore {
     ) -> Result<LabelValuesResponse, StoreError> {
         if req.label.is_empty() {
             return Err(StoreError::InvalidArgument("label name is empty".into()));
+        }
+        if req.without_replica_labels.contains(&req.label) {
+            // A replica label does not exist for this request.
+            return Ok(LabelValuesResponse::default());
         }
         let matchers = convert_matchers(&req.matchers)?;
         let (start, end) = label_range(req.start, req.end);

@@ -408,6 +408,7 @@ impl BucketStore {
             skip_chunks: true,
             aggrs: Vec::new(),
             batch_size: self.cfg.fetch.series_batch_size,
+            without: Vec::new(),
         };
         for ((b, _), refs) in selected.iter().zip(refs) {
             for part in refs.chunks(req.batch_size.max(1)) {
