@@ -229,7 +229,10 @@ async fn label_names_values_and_info() {
     );
     let si = info.store.unwrap();
     assert_eq!((si.min_time, si.max_time), (0, 2 * H));
-    assert!(si.supports_without_replica_labels, "the gateway strips replica labels itself");
+    assert!(
+        si.supports_without_replica_labels,
+        "the gateway strips replica labels itself"
+    );
 }
 
 #[tokio::test]
