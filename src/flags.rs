@@ -2,48 +2,11 @@
 //! `2w`) and Thanos time bounds (`--min-time`/`--max-time`: RFC 3339 or a duration relative to
 //! now such as `-2w`).
 
-/// Parse a Prometheus-style duration into milliseconds (`0` or `0s` is allowed).
+/// Parse a duration flag into milliseconds: Prometheus (`30s`, `1h30m`, `2w`) or Go (`1.5s`)
+/// syntax, `0` allowed.
 pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    if s == "0" {
-        return Ok(0);
-    }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            "ms".to_string()
-        } else {
-            c.to_string()
-        };
-        let mult: i64 = match unit.as_str() {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
-        };
-        let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration {s:?} overflows"))?;
-        num.clear();
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(format!("invalid duration {s:?} (use e.g. 30s, 2h, 1d)"));
-    }
-    Ok(total)
+    let d = strata_units::parse_duration(s)?;
+    i64::try_from(d.as_millis()).map_err(|_| format!("duration {s:?} overflows"))
 }
 
 /// Like [`parse_duration_ms`] but the duration must be positive.

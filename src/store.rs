@@ -97,7 +97,7 @@ fn index_cache_config(a: &StoreArgs) -> Result<strata_cache::CacheConfig> {
         Some(y) => strata_cache::CacheConfig::from_yaml(&y)
             .context("parsing the index cache configuration"),
         None => {
-            let size = strata_cache::units::parse_bytes(&a.index_cache_size)
+            let size = strata_units::parse_bytes(&a.index_cache_size)
                 .map_err(|e| anyhow::anyhow!("--index-cache-size: {e}"))?;
             Ok(strata_cache::CacheConfig::in_memory(size))
         }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::memcached::{MemcachedCache, MemcachedOptions};
 use crate::memory::{InMemoryCache, InMemoryOptions};
 use crate::metrics::{CacheMetrics, InstrumentedCache, ScopedMetrics};
-use crate::units::{ByteSize, DurationValue};
+use strata_units::{ByteSize, DurationValue};
 
 /// Index cache item kinds accepted in `enabled_items` (Thanos names).
 pub const INDEX_CACHE_ITEMS: [&str; 3] = ["Postings", "Series", "ExpandedPostings"];

@@ -9,7 +9,6 @@ mod error;
 pub mod memcached;
 pub mod memory;
 pub mod metrics;
-pub mod units;
 
 pub use config::{BackendConfig, CacheConfig, INDEX_CACHE_ITEMS};
 pub use error::{Error, Result};
@@ -19,7 +18,6 @@ pub use memcached::{
 };
 pub use memory::{InMemoryCache, InMemoryOptions};
 pub use metrics::{CacheMetrics, InstrumentedCache, MetricsSnapshot, ScopedMetrics};
-pub use units::{ByteSize, DurationValue, parse_bytes, parse_duration};
 
 use std::collections::HashMap;
 use std::fmt::Debug;

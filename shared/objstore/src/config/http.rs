@@ -1,5 +1,5 @@
 //! The Thanos `http_config` block (objstore `exthttp.HTTPConfig`, thanos.md §12) mapped onto
-//! object_store's `ClientOptions`, plus Prometheus-style duration strings (`90s`, `2m`, `1h30m`).
+//! object_store's `ClientOptions` (durations are Prometheus-style, parsed by strata-units).
 //!
 //! What object_store can express is mapped; the rest is accepted and logged at debug level:
 //! - `idle_conn_timeout` -> pool idle timeout
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use object_store::{Certificate, ClientOptions};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::{Error, Result};
 
@@ -24,65 +24,7 @@ use crate::{Error, Result};
 /// defaults to 30s, which is too short for large segment transfers, so strata uses 5 minutes.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// A Prometheus duration (`1y2w3d4h5m6s7ms`, or `0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PromDuration(pub Duration);
-
-impl<'de> Deserialize<'de> for PromDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s)
-            .map(PromDuration)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// Parse a Prometheus duration string: units y, w, d, h, m, s, ms in that order, each at most once.
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    // (unit, ms per unit), in the only order Prometheus accepts.
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    let bad = || format!("invalid duration {s:?} (expected e.g. 30s, 5m, 1h30m)");
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut next_unit = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let idx = UNITS[next_unit..]
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(bad)?
-            + next_unit;
-        next_unit = idx + 1;
-        total = n
-            .checked_mul(UNITS[idx].1)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-    }
-    Ok(Duration::from_millis(total))
-}
+pub use strata_units::PromDuration;
 
 /// `http_config.tls_config`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -210,24 +152,6 @@ impl HttpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_like_prometheus() {
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
-        assert_eq!(parse_duration("150ms").unwrap(), Duration::from_millis(150));
-        assert_eq!(
-            parse_duration("1s500ms").unwrap(),
-            Duration::from_millis(1500)
-        );
-        for bad in ["", "s", "10", "1x", "1m1h", "1s1s", "-1s", "1.5s"] {
-            let e = parse_duration(bad).unwrap_err();
-            assert!(e.contains("duration"), "{bad}: {e}");
-        }
-    }
 
     #[test]
     fn client_options_map_what_they_can() {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use cloud::{AzureConfig, FilesystemConfig, GcsConfig};
-pub use http::{DEFAULT_REQUEST_TIMEOUT, HttpConfig, PromDuration, TlsConfig, parse_duration};
+pub use http::{DEFAULT_REQUEST_TIMEOUT, HttpConfig, PromDuration, TlsConfig};
 pub use s3::{BucketLookupType, CosConfig, DEFAULT_PART_SIZE, OssConfig, S3Config, SseConfig};
 
 use crate::{Error, Result};

@@ -1,6 +1,11 @@
-//! Byte sizes ("250MB", "1GiB", `1048576`) and durations ("500ms", "24h", "1h30m") as Thanos
-//! writes them in cache YAML. Sizes follow Thanos' `model.Bytes` (base 2: "MB" and "MiB" are
-//! both 1024²); durations accept Go (`ns us µs ms s m h`, fractions) and Prometheus (`d w y`) units.
+//! Durations and byte sizes as Prometheus and Thanos write them, in one place for every flag
+//! and YAML file:
+//! - [`parse_prometheus_duration`]: Prometheus' strict form (`1y2w3d4h5m6s7ms`, units in that
+//!   order, each at most once), as in PromQL and Thanos `model.Duration` settings;
+//! - [`parse_duration`]: the lenient form Thanos' Go `time.Duration` settings take as well
+//!   (fractions, `ns us µs ms s m h`, plus `d w y`);
+//! - [`parse_bytes`]: Thanos `model.Bytes` sizes ("250MB", "1GiB", base 2);
+//! - serde wrappers for YAML: [`PromDuration`], [`DurationValue`], [`ByteSize`].
 
 use std::fmt;
 use std::time::Duration;
@@ -159,6 +164,66 @@ impl<'de> Deserialize<'de> for DurationValue {
     }
 }
 
+/// A Prometheus duration (`1y2w3d4h5m6s7ms`, or `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PromDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for PromDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_prometheus_duration(&s)
+            .map(PromDuration)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parse a Prometheus duration string: units y, w, d, h, m, s, ms in that order, each at most once.
+pub fn parse_prometheus_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    // (unit, ms per unit), in the only order Prometheus accepts.
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 24 * 3_600_000),
+        ("w", 7 * 24 * 3_600_000),
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    let bad = || format!("invalid duration {s:?} (expected e.g. 30s, 5m, 1h30m)");
+    let mut rest = s;
+    let mut total: u64 = 0;
+    let mut next_unit = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let idx = UNITS[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(bad)?
+            + next_unit;
+        next_unit = idx + 1;
+        total = n
+            .checked_mul(UNITS[idx].1)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    Ok(Duration::from_millis(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +264,32 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("3x").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn prometheus_durations_are_strict() {
+        assert_eq!(parse_prometheus_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_prometheus_duration("90s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            parse_prometheus_duration("1h30m").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_prometheus_duration("1d").unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            parse_prometheus_duration("1s500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in ["", "s", "10", "1x", "1m1h", "1s1s", "-1s", "1.5s"] {
+            let e = parse_prometheus_duration(bad).unwrap_err();
+            assert!(e.contains("duration"), "{bad}: {e}");
+        }
+        // The lenient form takes what Go's time.Duration takes too.
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
     }
 }
