@@ -68,40 +68,10 @@ fn section_len(b: &[u8], what: &'static str) -> Result<usize> {
     Ok(len + 8)
 }
 
-fn check_toc(toc: &Toc, index_size: u64) -> Result<()> {
-    let toc_start = index_size.saturating_sub(Toc::LEN as u64);
-    let series_end = if toc.label_indices != 0 {
-        toc.label_indices
-    } else {
-        toc.postings
-    };
-    let ordered = [
-        HEADER_LEN as u64,
-        toc.symbols,
-        toc.series,
-        series_end,
-        toc.postings,
-        toc.postings_table,
-        toc_start,
-    ];
-    if ordered.windows(2).any(|w| w[0] > w[1]) {
-        return Err(Error::Corrupted {
-            what: "index toc",
-            reason: format!("section offsets are out of order: {toc:?} in {index_size} bytes"),
-        });
-    }
-    Ok(())
-}
-
 impl IndexHeader {
     /// The byte range of the series section in the index.
     pub fn series_range(&self) -> Range<u64> {
-        let end = if self.toc.label_indices != 0 {
-            self.toc.label_indices
-        } else {
-            self.toc.postings
-        };
-        self.toc.series..end
+        self.toc.series..self.toc.series_end()
     }
 
     /// Approximate resident bytes (symbols and postings offset table).
@@ -125,7 +95,7 @@ impl IndexHeader {
         let toc_start = size - Toc::LEN as u64;
         let toc_bytes = index.read(toc_start..size).await?;
         let toc = parse_toc(&toc_bytes)?;
-        check_toc(&toc, size)?;
+        toc.check_order(size)?;
         // Header and symbol table, usually in one GET: read up to 64 KiB speculatively, then
         // exactly the symbol table's declared length if it is longer. Never trust the TOC's
         // series offset for the size: a forged one could make this read the whole index.
@@ -217,7 +187,7 @@ impl IndexHeader {
         let index_version = d.byte()?;
         let index_size = d.be64()?;
         let toc = parse_toc(d.bytes(Toc::LEN)?)?;
-        check_toc(&toc, index_size)?;
+        toc.check_order(index_size)?;
         let rest = d.rest();
         let sym_len = section_len(rest, "index symbols")?;
         let symbols = parse_symbol_table(

@@ -105,26 +105,8 @@ impl<S: RangeSource> IndexReader<S> {
         }
         let toc_start = size - Toc::LEN as u64;
         let toc = parse_toc(&source.read(toc_start..size).await?)?;
-        let series_end = if toc.label_indices != 0 {
-            toc.label_indices
-        } else {
-            toc.postings
-        };
-        let ordered = [
-            HEADER_LEN as u64,
-            toc.symbols,
-            toc.series,
-            series_end,
-            toc.postings,
-            toc.postings_table,
-            toc_start,
-        ];
-        if ordered.windows(2).any(|w| w[0] > w[1]) {
-            return Err(Error::corrupted(
-                "index toc",
-                format!("section offsets are out of order: {toc:?} in {size} bytes"),
-            ));
-        }
+        toc.check_order(size)?;
+        let series_end = toc.series_end();
         let b = read_section(&source, toc.symbols, toc.series, "index symbols").await?;
         let symbols = parse_symbol_table(&b)?;
         drop(b);

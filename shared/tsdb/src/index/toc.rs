@@ -24,6 +24,37 @@ impl Toc {
     /// Size of the encoded TOC: six BE64 offsets and a CRC32.
     pub const LEN: usize = 6 * 8 + 4;
 
+    /// End of the series section: the legacy label indices when present, else the postings.
+    pub fn series_end(&self) -> u64 {
+        if self.label_indices != 0 {
+            self.label_indices
+        } else {
+            self.postings
+        }
+    }
+
+    /// Check that the sections of an index of `index_size` bytes appear in file order
+    /// (header, symbols, series, postings, postings offset table, TOC).
+    pub fn check_order(&self, index_size: u64) -> Result<()> {
+        let toc_start = index_size.saturating_sub(Self::LEN as u64);
+        let ordered = [
+            super::HEADER_LEN as u64,
+            self.symbols,
+            self.series,
+            self.series_end(),
+            self.postings,
+            self.postings_table,
+            toc_start,
+        ];
+        if ordered.windows(2).any(|w| w[0] > w[1]) {
+            return Err(Error::corrupted(
+                "index toc",
+                format!("section offsets are out of order: {self:?} in {index_size} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Encode the TOC with its checksum.
     pub fn encode(&self) -> [u8; Self::LEN] {
         let mut e = Encbuf::new();
