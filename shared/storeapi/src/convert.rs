@@ -173,6 +173,15 @@ pub fn warning_frame(msg: impl Into<String>) -> SeriesResponse {
     }
 }
 
+/// A request `limit`: 0 or negative means unlimited.
+pub(crate) fn limit_of(limit: i64) -> usize {
+    if limit > 0 {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use strata_tsdb::labels::Labels;
 use strata_tsdb::matchers::Matcher;
 
 use crate::convert::{
-    chunk_hash, labels_to_pb, match_external_labels, matchers_from_pb, matches_all, series_frame,
-    with_external_labels,
+    chunk_hash, labels_to_pb, limit_of, match_external_labels, matchers_from_pb, matches_all,
+    series_frame, with_external_labels,
 };
 use crate::error::StoreError;
 use crate::pb::thanos::info::{InfoResponse, StoreInfo};
@@ -166,14 +166,6 @@ impl MemStore {
             .filter(|(l, s)| matches_all(matchers, l) && s.overlaps(mint, maxt))
             .map(|(l, _)| l.clone())
             .collect()
-    }
-}
-
-fn limit_of(limit: i64) -> usize {
-    if limit > 0 {
-        usize::try_from(limit).unwrap_or(usize::MAX)
-    } else {
-        usize::MAX
     }
 }
 

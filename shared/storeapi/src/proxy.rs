@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 
 use crate::client::unbatch;
 use crate::convert::{
-    compare_labels, label_sets_match, labels_from_pb, labels_to_pb, matchers_from_pb, strip_labels,
+    compare_labels, label_sets_match, labels_from_pb, labels_to_pb, limit_of, matchers_from_pb,
+    strip_labels,
 };
 use crate::error::StoreError;
 use crate::merge::{MergeInput, annotate, merge_inputs};
@@ -210,6 +211,44 @@ impl ProxyStore {
     }
 
     /// Stores that may hold data for `[mint, maxt]` matching `matchers`.
+    /// Ask every selected store (concurrently, each within the response timeout) for a list
+    /// of strings, and union them. A failing store aborts the call under ABORT and becomes a
+    /// warning under WARN. Returns the union and the warnings.
+    async fn union_strings<'a, F, Fut>(
+        &self,
+        selected: &'a [Entry],
+        abort: bool,
+        what: &'static str,
+        call: F,
+    ) -> Result<(BTreeSet<String>, Vec<String>), StoreError>
+    where
+        F: Fn(&'a Entry) -> Fut,
+        Fut: Future<Output = Result<(Vec<String>, Vec<String>), StoreError>>,
+    {
+        let answers = futures::future::join_all(
+            selected
+                .iter()
+                .map(|e| within(self.opts.response_timeout, what, call(e))),
+        )
+        .await;
+        let mut union = BTreeSet::new();
+        let mut warnings = Vec::new();
+        for (e, a) in selected.iter().zip(answers) {
+            match a {
+                Ok((strings, w)) => {
+                    union.extend(strings);
+                    warnings.extend(w);
+                }
+                Err(err) if abort => return Err(annotate(err, &e.meta.name)),
+                Err(err) => {
+                    tracing::warn!(store = %e.meta.name, error = %err, call = what, "store failed; partial response");
+                    warnings.push(format!("store {}: {err}", e.meta.name));
+                }
+            }
+        }
+        Ok((union, warnings))
+    }
+
     fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<Entry> {
         self.snapshot()
             .into_iter()
@@ -384,39 +423,20 @@ impl Store for ProxyStore {
         let matchers = matchers_from_pb(&req.matchers)?;
         let abort = is_abort(req.partial_response_disabled, req.partial_response_strategy);
         let selected = self.select(req.start, req.end, &matchers);
-        let answers = futures::future::join_all(selected.iter().map(|e| {
-            within(
-                self.opts.response_timeout,
-                "LabelNames response",
-                e.store.label_names(ctx, req.clone()),
-            )
-        }))
-        .await;
-        let mut names = BTreeSet::new();
-        let mut warnings = Vec::new();
-        for (e, a) in selected.iter().zip(answers) {
-            match a {
-                Ok(r) => {
-                    names.extend(r.names);
-                    warnings.extend(r.warnings);
+        let (mut names, warnings) = self
+            .union_strings(&selected, abort, "LabelNames", |e| {
+                let req = req.clone();
+                async move {
+                    let r = e.store.label_names(ctx, req).await?;
+                    Ok((r.names, r.warnings))
                 }
-                Err(err) if abort => return Err(annotate(err, &e.meta.name)),
-                Err(err) => {
-                    tracing::warn!(store = %e.meta.name, error = %err, "LabelNames failed; partial response");
-                    warnings.push(format!("store {}: {err}", e.meta.name));
-                }
-            }
-        }
+            })
+            .await?;
         for r in &req.without_replica_labels {
             names.remove(r);
         }
-        let limit = if req.limit > 0 {
-            usize::try_from(req.limit).unwrap_or(usize::MAX)
-        } else {
-            usize::MAX
-        };
         Ok(LabelNamesResponse {
-            names: names.into_iter().take(limit).collect(),
+            names: names.into_iter().take(limit_of(req.limit)).collect(),
             warnings,
             hints: None,
         })
@@ -438,36 +458,17 @@ impl Store for ProxyStore {
         let matchers = matchers_from_pb(&req.matchers)?;
         let abort = is_abort(req.partial_response_disabled, req.partial_response_strategy);
         let selected = self.select(req.start, req.end, &matchers);
-        let answers = futures::future::join_all(selected.iter().map(|e| {
-            within(
-                self.opts.response_timeout,
-                "LabelValues response",
-                e.store.label_values(ctx, req.clone()),
-            )
-        }))
-        .await;
-        let mut values = BTreeSet::new();
-        let mut warnings = Vec::new();
-        for (e, a) in selected.iter().zip(answers) {
-            match a {
-                Ok(r) => {
-                    values.extend(r.values);
-                    warnings.extend(r.warnings);
+        let (values, warnings) = self
+            .union_strings(&selected, abort, "LabelValues", |e| {
+                let req = req.clone();
+                async move {
+                    let r = e.store.label_values(ctx, req).await?;
+                    Ok((r.values, r.warnings))
                 }
-                Err(err) if abort => return Err(annotate(err, &e.meta.name)),
-                Err(err) => {
-                    tracing::warn!(store = %e.meta.name, error = %err, "LabelValues failed; partial response");
-                    warnings.push(format!("store {}: {err}", e.meta.name));
-                }
-            }
-        }
-        let limit = if req.limit > 0 {
-            usize::try_from(req.limit).unwrap_or(usize::MAX)
-        } else {
-            usize::MAX
-        };
+            })
+            .await?;
         Ok(LabelValuesResponse {
-            values: values.into_iter().take(limit).collect(),
+            values: values.into_iter().take(limit_of(req.limit)).collect(),
             warnings,
             hints: None,
         })
