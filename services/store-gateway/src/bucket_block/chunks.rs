@@ -2,6 +2,7 @@
 //! range per chunk bounded by the next known chunk, coalesced GETs per segment, CRC-checked
 //! parsing, a second round for chunks longer than their range; chunk cache first.
 
+use super::Fetch;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -87,19 +88,7 @@ impl BucketBlock {
         for (seg, items) in by_seg {
             let file = self.segment(seg).map_err(|e| self.err(e))?;
             let ranges: Vec<Range<u64>> = items.iter().map(|(_, r)| r.clone()).collect();
-            let (bodies, stats) = file
-                .read_coalesced(
-                    &ranges,
-                    self.coalesce(self.fetch.chunks_min_gap),
-                    self.fetch.get_concurrency,
-                )
-                .await
-                .map_err(|e| self.err(e))?;
-            self.record(
-                stats,
-                &self.metrics.chunk_gets,
-                &self.metrics.chunk_bytes_fetched,
-            );
+            let bodies = self.fetch_ranges(file, &ranges, Fetch::Chunks).await?;
             let mut short: Vec<(usize, Range<u64>)> = Vec::new();
             for ((i, r), body) in items.into_iter().zip(bodies) {
                 match parse_chunk(&body).map_err(|e| self.err(e))? {
@@ -123,19 +112,7 @@ impl BucketBlock {
             }
             if !short.is_empty() {
                 let ranges: Vec<Range<u64>> = short.iter().map(|(_, r)| r.clone()).collect();
-                let (bodies, stats) = file
-                    .read_coalesced(
-                        &ranges,
-                        self.coalesce(self.fetch.chunks_min_gap),
-                        self.fetch.get_concurrency,
-                    )
-                    .await
-                    .map_err(|e| self.err(e))?;
-                self.record(
-                    stats,
-                    &self.metrics.chunk_gets,
-                    &self.metrics.chunk_bytes_fetched,
-                );
+                let bodies = self.fetch_ranges(file, &ranges, Fetch::Chunks).await?;
                 for ((i, r), body) in short.into_iter().zip(bodies) {
                     match parse_chunk(&body).map_err(|e| self.err(e))? {
                         ParsedChunk::Done { encoding, data, .. } => {

@@ -26,7 +26,7 @@ use ulid::Ulid;
 use crate::cache_keys;
 use crate::config::{FetchConfig, GatewayConfig};
 use crate::error::GatewayError;
-use crate::fetch::{Coalesce, FetchStats, ObjectFile};
+use crate::fetch::{Coalesce, ObjectFile};
 use crate::index_header::IndexHeader;
 use crate::metrics::{Metrics, add, inc};
 use crate::postings::{self, Key};
@@ -39,6 +39,17 @@ const MAX_SERIES_WINDOW: u64 = 64 * 1024;
 const MAX_CHUNK_WINDOW: u64 = 16_000;
 /// Window when the block has no stats to estimate from.
 const DEFAULT_WINDOW: u64 = 512;
+
+/// What a ranged read fetches: picks the coalescing gap and the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fetch {
+    /// Postings lists.
+    Postings,
+    /// Series entries.
+    Series,
+    /// Chunks.
+    Chunks,
+}
 
 /// A loaded block.
 #[derive(Debug)]
@@ -268,14 +279,38 @@ impl BucketBlock {
         GatewayError::block(self.id, e)
     }
 
-    fn record(
+    /// Read `ranges` of `file` with coalesced ranged GETs tuned for `kind`, counting the GETs
+    /// and bytes under that kind.
+    pub(crate) async fn fetch_ranges(
         &self,
-        stats: FetchStats,
-        gets: &std::sync::atomic::AtomicU64,
-        bytes: &std::sync::atomic::AtomicU64,
-    ) {
+        file: &ObjectFile,
+        ranges: &[Range<u64>],
+        kind: Fetch,
+    ) -> Result<Vec<Bytes>, GatewayError> {
+        let (min_gap, gets, bytes) = match kind {
+            Fetch::Postings => (
+                self.fetch.postings_gap,
+                &self.metrics.postings_gets,
+                &self.metrics.postings_bytes_fetched,
+            ),
+            Fetch::Series => (
+                self.fetch.series_min_gap,
+                &self.metrics.series_gets,
+                &self.metrics.series_bytes_fetched,
+            ),
+            Fetch::Chunks => (
+                self.fetch.chunks_min_gap,
+                &self.metrics.chunk_gets,
+                &self.metrics.chunk_bytes_fetched,
+            ),
+        };
+        let (bodies, stats) = file
+            .read_coalesced(ranges, self.coalesce(min_gap), self.fetch.get_concurrency)
+            .await
+            .map_err(|e| self.err(e))?;
         add(gets, stats.gets);
         add(bytes, stats.bytes);
+        Ok(bodies)
     }
 
     /// The series refs selected by `matchers` (no matchers: every series), sorted.
@@ -325,20 +360,9 @@ impl BucketBlock {
             return Ok(out);
         }
         let ranges: Vec<Range<u64>> = todo.iter().map(|(_, r)| r.clone()).collect();
-        let (bodies, stats) = self
-            .index
-            .read_coalesced(
-                &ranges,
-                self.coalesce(self.fetch.postings_gap),
-                self.fetch.get_concurrency,
-            )
-            .await
-            .map_err(|e| self.err(e))?;
-        self.record(
-            stats,
-            &self.metrics.postings_gets,
-            &self.metrics.postings_bytes_fetched,
-        );
+        let bodies = self
+            .fetch_ranges(&self.index, &ranges, Fetch::Postings)
+            .await?;
         let mut to_cache = Vec::new();
         for ((k, r), body) in todo.into_iter().zip(bodies) {
             let body = self.complete_section(r.start, body).await?;
@@ -426,20 +450,9 @@ impl BucketBlock {
             windows.push(off..end);
         }
         if !windows.is_empty() {
-            let (bodies, stats) = self
-                .index
-                .read_coalesced(
-                    &windows,
-                    self.coalesce(self.fetch.series_min_gap),
-                    self.fetch.get_concurrency,
-                )
-                .await
-                .map_err(|e| self.err(e))?;
-            self.record(
-                stats,
-                &self.metrics.series_gets,
-                &self.metrics.series_bytes_fetched,
-            );
+            let bodies = self
+                .fetch_ranges(&self.index, &windows, Fetch::Series)
+                .await?;
             let mut ext_idx = Vec::new();
             let mut ext_ranges = Vec::new();
             for ((i, w), body) in miss_idx.iter().zip(&windows).zip(bodies) {
@@ -470,20 +483,9 @@ impl BucketBlock {
                 }
             }
             if !ext_ranges.is_empty() {
-                let (bodies, stats) = self
-                    .index
-                    .read_coalesced(
-                        &ext_ranges,
-                        self.coalesce(self.fetch.series_min_gap),
-                        self.fetch.get_concurrency,
-                    )
-                    .await
-                    .map_err(|e| self.err(e))?;
-                self.record(
-                    stats,
-                    &self.metrics.series_gets,
-                    &self.metrics.series_bytes_fetched,
-                );
+                let bodies = self
+                    .fetch_ranges(&self.index, &ext_ranges, Fetch::Series)
+                    .await?;
                 for (i, body) in ext_idx.into_iter().zip(bodies) {
                     raw[i] = Some(body);
                 }
