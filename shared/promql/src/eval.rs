@@ -1,0 +1,1 @@
+//! The evaluator: walks the AST over a grid of steps.
