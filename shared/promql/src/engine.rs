@@ -1,13 +1,21 @@
 //! The public entry points: [`Engine::instant_query`] and [`Engine::range_query`], the
 //! options (lookback, limits, timeout) and the result types.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use promql_parser::parser::Expr;
+use promql_parser::parser::value::ValueType;
+use strata_tsdb::chunkenc::STALE_NAN_BITS;
 use strata_tsdb::labels::Labels;
 
 use crate::error::{Error, Result};
-use crate::select::Queryable;
-use crate::value::Annotations;
+use crate::eval::Evaluator;
+use crate::plan::Planner;
+use crate::select::{Queryable, RawSeries};
+use crate::value::{Annotations, Data, Grid, Series};
 
 /// Engine settings. `Default` matches Prometheus' defaults.
 #[derive(Debug, Clone)]
@@ -103,8 +111,12 @@ impl Engine {
         query: &str,
         t_ms: i64,
     ) -> Result<QueryResult> {
-        let _ = (source, query, t_ms);
-        Err(Error::NotSupported("instant queries".into()))
+        let expr = parse(query)?;
+        let (data, ann) = self.run(source, expr, Grid::instant(t_ms), 0).await?;
+        Ok(QueryResult {
+            value: instant_value(data, t_ms)?,
+            annotations: ann,
+        })
     }
 
     /// Evaluates `query` at `start_ms, start_ms + step_ms, … ≤ end_ms`.
@@ -116,7 +128,245 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult> {
-        let _ = (source, query, start_ms, end_ms, step_ms);
-        Err(Error::NotSupported("range queries".into()))
+        if step_ms <= 0 {
+            return Err(Error::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(Error::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let expr = parse(query)?;
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                return Err(Error::BadData(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    type_name(other)
+                )));
+            }
+        }
+        let grid = Grid {
+            start: start_ms,
+            end: end_ms,
+            step: step_ms,
+        };
+        let (data, ann) = self.run(source, expr, grid, step_ms).await?;
+        Ok(QueryResult {
+            value: range_value(data, &grid)?,
+            annotations: ann,
+        })
     }
+
+    /// Fetches every selection of `expr` concurrently, then evaluates it on a blocking thread.
+    async fn run(
+        &self,
+        source: &dyn Queryable,
+        expr: Expr,
+        grid: Grid,
+        step: i64,
+    ) -> Result<(Data, Annotations)> {
+        // Selectors are keyed by their address in the AST: keep the root on the heap so
+        // moving the tree to the evaluation thread does not move any node.
+        let expr = Box::new(expr);
+        let deadline = Instant::now() + self.opts.timeout;
+        let lookback = self.opts.lookback_delta.as_millis() as i64;
+        let planned = Planner {
+            start: grid.start,
+            end: grid.end,
+            step,
+            lookback,
+            out: Vec::new(),
+        }
+        .plan(&expr)?;
+        let mut ann = Annotations::default();
+        let fetches = planned.iter().map(|p| source.select(p.request.clone()));
+        let results =
+            match tokio::time::timeout_at(deadline.into(), futures::future::try_join_all(fetches))
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => return Err(Error::Timeout("query preparation")),
+            };
+        let mut selected = HashMap::with_capacity(planned.len());
+        let mut samples = 0usize;
+        for (p, (mut series, warnings)) in planned.into_iter().zip(results) {
+            for w in warnings {
+                ann.storage_warning(w);
+            }
+            if self.opts.max_series > 0 && series.len() > self.opts.max_series {
+                return Err(Error::TooManySeries(self.opts.max_series));
+            }
+            if p.is_range {
+                for s in &mut series {
+                    drop_stale(s);
+                }
+            }
+            samples += series.iter().map(|s| s.ts.len()).sum::<usize>();
+            selected.insert(p.key, series);
+        }
+        if samples > self.opts.max_samples {
+            return Err(Error::TooManySamples("query preparation"));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let guard = CancelOnDrop(cancel.clone());
+        let opts = self.opts.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut ev = Evaluator {
+                query_start: grid.start,
+                query_end: grid.end,
+                lookback,
+                default_sub_step: opts.default_subquery_step.as_millis() as i64,
+                selected: &selected,
+                max_samples: opts.max_samples,
+                samples: 0,
+                deadline,
+                cancel,
+                ann,
+            };
+            let data = ev.eval(&expr, &grid)?;
+            let data = finish(data)?;
+            Ok::<_, Error>((data, ev.ann))
+        });
+        let out = task
+            .await
+            .map_err(|e| Error::Execution(format!("query evaluation failed: {e}")))?;
+        drop(guard);
+        out
+    }
+}
+
+/// Sets the flag when the query future is dropped, so the evaluator stops.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn parse(query: &str) -> Result<Expr> {
+    promql_parser::parser::parse(query).map_err(Error::Parse)
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Scalar => "scalar",
+        ValueType::String => "string",
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+    }
+}
+
+fn drop_stale(s: &mut RawSeries) {
+    if !s.vs.iter().any(|v| v.to_bits() == STALE_NAN_BITS) {
+        return;
+    }
+    let mut k = 0;
+    for i in 0..s.ts.len() {
+        if s.vs[i].to_bits() != STALE_NAN_BITS {
+            s.ts[k] = s.ts[i];
+            s.vs[k] = s.vs[i];
+            k += 1;
+        }
+    }
+    s.ts.truncate(k);
+    s.vs.truncate(k);
+}
+
+/// Delayed name removal: drops marked names, then merges series that now share a label set
+/// (an error if they overlap in time).
+fn finish(data: Data) -> Result<Data> {
+    match data {
+        Data::Vector(v) => Ok(Data::Vector(merge_same_labels(v)?)),
+        Data::Matrix(v) => Ok(Data::Matrix(merge_same_labels(v)?)),
+        other => Ok(other),
+    }
+}
+
+fn merge_same_labels(v: Vec<Series>) -> Result<Vec<Series>> {
+    let mut out: Vec<Series> = Vec::with_capacity(v.len());
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(v.len());
+    for s in v {
+        let labels = s.output_labels();
+        match index.get(&labels) {
+            None => {
+                index.insert(labels.clone(), out.len());
+                out.push(Series {
+                    labels,
+                    drop_name: false,
+                    points: s.points,
+                });
+            }
+            Some(&i) => {
+                let mut merged = Vec::with_capacity(out[i].points.len() + s.points.len());
+                let (a, b) = (&out[i].points, &s.points);
+                let (mut x, mut y) = (0, 0);
+                while x < a.len() || y < b.len() {
+                    if y == b.len() || (x < a.len() && a[x].t < b[y].t) {
+                        merged.push(a[x]);
+                        x += 1;
+                    } else if x == a.len() || b[y].t < a[x].t {
+                        merged.push(b[y]);
+                        y += 1;
+                    } else {
+                        return Err(Error::Execution(
+                            "vector cannot contain metrics with the same labelset".into(),
+                        ));
+                    }
+                }
+                out[i].points = merged;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn instant_value(data: Data, t: i64) -> Result<QueryValue> {
+    Ok(match data {
+        Data::Scalar(v) => QueryValue::Scalar(t, v.first().copied().unwrap_or(f64::NAN)),
+        Data::String(s) => QueryValue::String(t, s),
+        Data::Vector(v) => QueryValue::Vector(
+            v.into_iter()
+                .filter_map(|s| {
+                    s.points.first().map(|p| Sample {
+                        labels: s.labels.clone(),
+                        t: p.t,
+                        v: p.v,
+                    })
+                })
+                .collect(),
+        ),
+        Data::Matrix(v) => QueryValue::Matrix(to_range_series(v)),
+    })
+}
+
+fn range_value(data: Data, grid: &Grid) -> Result<QueryValue> {
+    Ok(match data {
+        Data::Scalar(v) => QueryValue::Matrix(vec![RangeSeries {
+            labels: Labels::empty(),
+            points: grid.times().zip(v).collect(),
+        }]),
+        Data::Vector(v) | Data::Matrix(v) => QueryValue::Matrix(to_range_series(v)),
+        Data::String(_) => {
+            return Err(Error::BadData(
+                "invalid expression type \"string\" for range query, must be Scalar or instant Vector".into(),
+            ));
+        }
+    })
+}
+
+fn to_range_series(v: Vec<Series>) -> Vec<RangeSeries> {
+    let mut out: Vec<RangeSeries> = v
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .map(|s| RangeSeries {
+            labels: s.labels,
+            points: s.points.into_iter().map(|p| (p.t, p.v)).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    out
 }

@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod eval;
 mod functions;
+mod plan;
 mod select;
 mod value;
 
