@@ -2,6 +2,7 @@
 //! Selectors read pre-fetched series ([`crate::plan`]); windows follow Prometheus 3.x
 //! (left-open range and lookback windows, `@` and offset, epoch-aligned subquery steps).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +54,7 @@ pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     e
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     fn check(&self) -> Result<()> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Error::Canceled("query execution"));
@@ -182,7 +183,7 @@ impl Evaluator<'_> {
         Ok(Data::Vector(out))
     }
 
-    fn matrix_selector_input(&mut self, ms: &MatrixSelector) -> Result<RangeInput> {
+    fn matrix_selector_input(&mut self, ms: &MatrixSelector) -> Result<RangeInput<'a>> {
         let key = SelectorKey::of_matrix(ms);
         let selected = self.selected;
         let Some(raw) = selected.get(&key) else {
@@ -196,10 +197,10 @@ impl Evaluator<'_> {
             series: raw
                 .iter()
                 .map(|s| RangeSeriesRef {
-                    labels: s.labels.clone(),
+                    labels: Cow::Borrowed(&s.labels),
                     drop_name: false,
-                    ts: s.ts.clone(),
-                    vs: s.vs.clone(),
+                    ts: Cow::Borrowed(&s.ts[..]),
+                    vs: Cow::Borrowed(&s.vs[..]),
                 })
                 .collect(),
             range: ms.range.as_millis() as i64,
@@ -211,7 +212,7 @@ impl Evaluator<'_> {
 
     /// Evaluates a subquery's inner expression on its epoch-aligned grid covering every
     /// window the outer `grid` needs.
-    fn subquery_input(&mut self, sq: &SubqueryExpr, grid: &Grid) -> Result<RangeInput> {
+    fn subquery_input(&mut self, sq: &SubqueryExpr, grid: &Grid) -> Result<RangeInput<'a>> {
         let range = sq.range.as_millis() as i64;
         let step = match sq.step {
             Some(s) if !s.is_zero() => s.as_millis() as i64,
@@ -237,20 +238,20 @@ impl Evaluator<'_> {
                     for s in v {
                         let (ts, vs) = s.points.iter().map(|p| (p.t, p.v)).unzip();
                         series.push(RangeSeriesRef {
-                            labels: s.labels,
+                            labels: Cow::Owned(s.labels),
                             drop_name: s.drop_name,
-                            ts,
-                            vs,
+                            ts: Cow::Owned(ts),
+                            vs: Cow::Owned(vs),
                         });
                     }
                 }
                 Data::Scalar(v) => {
                     let (ts, vs) = inner.times().zip(v).unzip();
                     series.push(RangeSeriesRef {
-                        labels: Labels::empty(),
+                        labels: Cow::Owned(Labels::empty()),
                         drop_name: false,
-                        ts,
-                        vs,
+                        ts: Cow::Owned(ts),
+                        vs: Cow::Owned(vs),
                     });
                 }
                 other => {
@@ -272,7 +273,7 @@ impl Evaluator<'_> {
 
     /// A range vector at the single step of `grid` (instant queries): the raw samples of
     /// each series in the window.
-    fn raw_window_matrix(&mut self, input: RangeInput, grid: &Grid) -> Result<Vec<Series>> {
+    fn raw_window_matrix(&mut self, input: RangeInput<'_>, grid: &Grid) -> Result<Vec<Series>> {
         if grid.len() != 1 {
             return Err(Error::BadData(
                 "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
@@ -293,7 +294,7 @@ impl Evaluator<'_> {
                 .collect();
             if !points.is_empty() {
                 out.push(Series {
-                    labels: s.labels,
+                    labels: s.labels.into_owned(),
                     drop_name: s.drop_name,
                     points,
                 });
@@ -302,7 +303,7 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
-    fn range_input(&mut self, arg: &Expr, grid: &Grid) -> Result<RangeInput> {
+    fn range_input(&mut self, arg: &Expr, grid: &Grid) -> Result<RangeInput<'a>> {
         match unparen(arg) {
             Expr::MatrixSelector(ms) => self.matrix_selector_input(ms),
             Expr::Subquery(sq) => self.subquery_input(sq, grid),
@@ -365,7 +366,10 @@ impl Evaluator<'_> {
             )));
         };
         let input = self.range_input(arg, grid)?;
-        let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+        let keeps_name = range::keeps_name(name);
+        let Some(func) = range::RangeFn::from_name(name) else {
+            return Err(Error::NotSupported(format!("function {name}()")));
+        };
         let mut out = Vec::with_capacity(input.series.len());
         let mut step_params = vec![0.0; params.len()];
         let mut total = 0usize;
@@ -373,19 +377,9 @@ impl Evaluator<'_> {
             if si % 256 == 0 {
                 self.check()?;
             }
-            // Stale markers never appear inside range windows.
-            let filtered;
-            let (ts, vs): (&[i64], &[f64]) = if s.vs.iter().any(|v| is_stale(*v)) {
-                filtered =
-                    s.ts.iter()
-                        .zip(&s.vs)
-                        .filter(|(_, v)| !is_stale(**v))
-                        .map(|(t, v)| (*t, *v))
-                        .unzip::<i64, f64, Vec<i64>, Vec<f64>>();
-                (&filtered.0, &filtered.1)
-            } else {
-                (&s.ts, &s.vs)
-            };
+            // Stale markers were dropped when range selectors were fetched, and subquery
+            // results never hold them.
+            let (ts, vs): (&[i64], &[f64]) = (&s.ts, &s.vs);
             let metric_name = s.labels.get(METRIC_NAME);
             let mut points = Vec::new();
             let (mut lo, mut hi) = (0usize, 0usize);
@@ -421,14 +415,14 @@ impl Evaluator<'_> {
                     eval_t: t,
                     metric_name,
                 };
-                if let Some(v) = range::eval(name, &w, &step_params, &mut self.ann)? {
+                if let Some(v) = range::eval_fn(func, &w, &step_params, &mut self.ann)? {
                     points.push(Point { t, v });
                 }
             }
             if !points.is_empty() {
                 total += points.len();
                 out.push(Series {
-                    labels: s.labels.clone(),
+                    labels: s.labels.clone().into_owned(),
                     drop_name: s.drop_name || !keeps_name,
                     points,
                 });
@@ -509,8 +503,8 @@ impl Evaluator<'_> {
 }
 
 /// The series of a range-vector argument plus its window parameters.
-pub(crate) struct RangeInput {
-    series: Vec<RangeSeriesRef>,
+pub(crate) struct RangeInput<'a> {
+    series: Vec<RangeSeriesRef<'a>>,
     range: i64,
     offset: i64,
     at: Option<i64>,
@@ -518,11 +512,13 @@ pub(crate) struct RangeInput {
     selector: Option<VectorSelector>,
 }
 
-struct RangeSeriesRef {
-    labels: Labels,
+/// One series of a range input: borrowed from the fetched data for range selectors, owned
+/// for subquery results.
+struct RangeSeriesRef<'a> {
+    labels: Cow<'a, Labels>,
     drop_name: bool,
-    ts: Vec<i64>,
-    vs: Vec<f64>,
+    ts: Cow<'a, [i64]>,
+    vs: Cow<'a, [f64]>,
 }
 
 fn presence(v: &[Series], grid: &Grid) -> Vec<bool> {

@@ -181,6 +181,9 @@ fn print_report(reports: &[FileReport], verbose: bool) -> (usize, usize, usize) 
         f += r.failed.len();
         s += r.skipped.len();
         if verbose {
+            for (reason, lines) in r.skips_by_reason() {
+                eprintln!("    skipped {:>4}: {reason}", lines.len());
+            }
             for (line, expr, why) in &r.failed {
                 eprintln!("    {}:{line}: {expr}\n        {why}", r.file);
             }

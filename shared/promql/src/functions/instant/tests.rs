@@ -1,0 +1,1 @@
+//! Unit tests of the instant-vector functions.

@@ -1,0 +1,194 @@
+//! Engine behaviour beyond the PromQL test files: what is pushed down to the store (time
+//! ranges, matchers, hints), query limits, timeouts and error classes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use strata_promql::{
+    Engine, EngineOptions, Error, ErrorKind, QueryValue, Queryable, RawSeries, SelectRequest,
+    StoreQueryable,
+};
+use strata_storeapi::MemStore;
+use strata_tsdb::labels::Labels;
+
+const MIN: i64 = 60_000;
+
+/// Records every request, then answers from a MemStore.
+struct Recording {
+    inner: StoreQueryable,
+    seen: Mutex<Vec<SelectRequest>>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Queryable for Recording {
+    async fn select(
+        &self,
+        req: SelectRequest,
+    ) -> strata_promql::Result<(Vec<RawSeries>, Vec<String>)> {
+        self.seen.lock().unwrap().push(req.clone());
+        tokio::time::sleep(self.delay).await;
+        self.inner.select(req).await
+    }
+}
+
+fn source(delay: Duration) -> Recording {
+    let mem = MemStore::new(Labels::empty());
+    for (job, n) in [("a", 1.0), ("b", 2.0)] {
+        let samples: Vec<(i64, f64)> = (0..240).map(|i| (i * 15_000 + 7, n * i as f64)).collect();
+        mem.add_series(
+            Labels::from_pairs([("__name__", "x"), ("job", job)]),
+            &samples,
+        );
+    }
+    Recording {
+        inner: StoreQueryable::new(mem.into_store()),
+        seen: Mutex::new(Vec::new()),
+        delay,
+    }
+}
+
+#[tokio::test]
+async fn pushes_down_time_range_matchers_and_hints() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::default();
+    engine
+        .range_query(
+            &src,
+            "sum by (job) (rate(x{job=~\"a|b\"}[5m] offset 1m))",
+            30 * MIN,
+            50 * MIN,
+            MIN,
+        )
+        .await
+        .unwrap();
+    let seen = src.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let r = &seen[0];
+    assert_eq!(
+        r.start,
+        30 * MIN - MIN - 5 * MIN + 1,
+        "left-open window: first ms needed"
+    );
+    assert_eq!(r.end, 50 * MIN - MIN);
+    assert_eq!(r.hints.func.as_deref(), Some("rate"));
+    assert_eq!(r.hints.range_ms, 5 * MIN);
+    assert_eq!(r.hints.step_ms, MIN);
+    assert_eq!(r.hints.grouping, vec!["job".to_string()]);
+    assert!(r.hints.by);
+    let m: Vec<String> = r
+        .matchers
+        .iter()
+        .map(|m| format!("{}{}{:?}", m.name(), m.kind().as_str(), m.value()))
+        .collect();
+    assert_eq!(m, ["__name__=\"x\"", "job=~\"a|b\""]);
+}
+
+#[tokio::test]
+async fn subquery_and_at_ranges() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::default();
+    engine
+        .instant_query(
+            &src,
+            "max_over_time(rate(x[5m])[30m:1m] offset 2m) + x @ 600",
+            50 * MIN,
+        )
+        .await
+        .unwrap();
+    let seen = src.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    // The subquery's inner steps lie in (50m-2m-30m, 50m-2m]; each reads 5m back.
+    assert_eq!(seen[0].start, 50 * MIN - 2 * MIN - 30 * MIN - 5 * MIN + 1);
+    assert_eq!(seen[0].end, 48 * MIN);
+    // `@ 600` pins the instant selector to 10m whatever the evaluation time; 5m lookback.
+    assert_eq!(seen[1].start, 10 * MIN - 5 * MIN + 1);
+    assert_eq!(seen[1].end, 10 * MIN);
+}
+
+#[tokio::test]
+async fn sample_and_series_limits() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::new(EngineOptions {
+        max_samples: 100,
+        ..EngineOptions::default()
+    });
+    let err = engine
+        .range_query(&src, "x", 0, 59 * MIN, 15_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TooManySamples(_)), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Execution);
+    assert!(err.to_string().contains("too many samples"), "{err}");
+
+    let engine = Engine::new(EngineOptions {
+        max_series: 1,
+        ..EngineOptions::default()
+    });
+    let err = engine.instant_query(&src, "x", 10 * MIN).await.unwrap_err();
+    assert!(matches!(err, Error::TooManySeries(1)), "{err}");
+    let ok = engine
+        .instant_query(&src, "x{job=\"a\"}", 10 * MIN)
+        .await
+        .unwrap();
+    assert!(matches!(ok.value, QueryValue::Vector(v) if v.len() == 1));
+}
+
+#[tokio::test]
+async fn timeout_while_fetching() {
+    let src = source(Duration::from_secs(5));
+    let engine = Engine::new(EngineOptions {
+        timeout: Duration::from_millis(50),
+        ..EngineOptions::default()
+    });
+    let err = engine.instant_query(&src, "x", 10 * MIN).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn error_classes() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::default();
+    let e = engine.instant_query(&src, "sum(x", 0).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadData, "{e}");
+    let e = engine
+        .range_query(&src, "x[5m]", 0, MIN, MIN)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadData);
+    assert_eq!(
+        e.to_string(),
+        "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector"
+    );
+    let e = engine.range_query(&src, "x", 0, MIN, 0).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadData);
+}
+
+#[tokio::test]
+async fn range_query_output_is_sorted_and_scalar_becomes_a_series() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::default();
+    let r = engine
+        .range_query(&src, "x", 10 * MIN, 12 * MIN, MIN)
+        .await
+        .unwrap();
+    let QueryValue::Matrix(m) = r.value else {
+        panic!("matrix expected")
+    };
+    assert_eq!(m.len(), 2);
+    assert!(m[0].labels < m[1].labels);
+    // Samples at 7 ms past each 15 s: the newest sample at or before 10m is 9m45.007s = i 39.
+    assert_eq!(m[0].points[0], (10 * MIN, 39.0));
+    let r = engine
+        .range_query(&src, "1 + 2", 0, 2 * MIN, MIN)
+        .await
+        .unwrap();
+    let QueryValue::Matrix(m) = r.value else {
+        panic!("matrix expected")
+    };
+    assert_eq!(m.len(), 1);
+    assert!(m[0].labels.is_empty());
+    assert_eq!(m[0].points, vec![(0, 3.0), (MIN, 3.0), (2 * MIN, 3.0)]);
+}
