@@ -151,7 +151,10 @@ impl TestEngine for Harness {
 }
 
 fn options() -> RunOptions {
-    let mut opts = RunOptions::default();
+    let mut opts = RunOptions {
+        range_check: true,
+        ..RunOptions::default()
+    };
     for f in EXPERIMENTAL {
         opts.enabled
             .insert(Feature::ExperimentalFunction((*f).to_string()));

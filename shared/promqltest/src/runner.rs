@@ -6,8 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use crate::classify::{Feature, Need, file_needs};
-use crate::compare::{Annotations, Value, check_annotations, check_error, compare_result};
+use crate::compare::{
+    Annotations, EPSILON, Value, almost_equal, check_annotations, check_error, compare_result,
+};
 use crate::script::{Command, Eval, EvalKind, LoadedSeries, Script, parse_script};
+use crate::series::Labels;
 
 /// A PromQL engine under test. Times are ms since epoch.
 pub trait TestEngine {
@@ -44,6 +47,11 @@ pub struct RunOptions {
     pub enabled: HashSet<Feature>,
     /// Apply SOURCE.md's whole-file skip list (see [`crate::file_needs`]). Default true.
     pub whole_file_rules: bool,
+    /// Like the upstream runner, re-run every passing instant eval as a range query from
+    /// `t−1m` to `t+1m` step `1m` and require the point at `t` to equal the instant result
+    /// (not for ordered evals, string or range-vector results, or `start()`/`end()`/`range()`/
+    /// `step()`). Default false.
+    pub range_check: bool,
 }
 
 impl Default for RunOptions {
@@ -51,6 +59,7 @@ impl Default for RunOptions {
         RunOptions {
             enabled: HashSet::new(),
             whole_file_rules: true,
+            range_check: false,
         }
     }
 }
@@ -208,7 +217,13 @@ pub fn run_script(
                     report.skipped.push((ev.line, need.reason.clone()));
                     continue;
                 }
-                match run_eval(ev, engine) {
+                let outcome = run_eval(ev, engine).and_then(|checked| {
+                    if opts.range_check {
+                        range_recheck(ev, engine)?;
+                    }
+                    Ok(checked)
+                });
+                match outcome {
                     Ok(annotations_checked) => {
                         report.passed += 1;
                         if !annotations_checked {
@@ -228,6 +243,64 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic".to_string())
+}
+
+/// The upstream runner's range re-check of a passing instant eval (see
+/// [`RunOptions::range_check`]).
+fn range_recheck(ev: &Eval, engine: &mut impl TestEngine) -> Result<(), String> {
+    const MINUTE: i64 = 60_000;
+    let EvalKind::Instant { at_ms } = ev.kind else {
+        return Ok(());
+    };
+    let bare = ["start()", "end()", "range()", "step()"];
+    let uses_bare = bare.iter().any(|b| {
+        ev.expr
+            .match_indices(b)
+            .any(|(i, _)| !ev.expr[..i].trim_end().ends_with('@'))
+    });
+    if ev.fail.is_some() || ev.ordered || uses_bare {
+        return Ok(());
+    }
+    let instant = match engine.instant(&ev.expr, at_ms) {
+        Ok(v @ (Value::Scalar(_) | Value::Vector(_))) => v,
+        _ => return Ok(()),
+    };
+    let range = catch_unwind(AssertUnwindSafe(|| {
+        engine.range(&ev.expr, at_ms - MINUTE, at_ms + MINUTE, MINUTE)
+    }))
+    .map_err(|p| {
+        format!(
+            "range re-check: engine panicked: {}",
+            panic_text(p.as_ref())
+        )
+    })?
+    .map_err(|e| format!("range re-check: unexpected error: {e}"))?;
+    let Value::Matrix(m) = range else {
+        return Err("range re-check: range query did not return a matrix".into());
+    };
+    let mut at_t: Vec<(Labels, f64)> = m
+        .into_iter()
+        .filter_map(|(l, pts)| pts.iter().find(|p| p.0 == at_ms).map(|p| (l, p.1)))
+        .collect();
+    at_t.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(Labels, f64)> = match instant {
+        Value::Scalar(v) => vec![(Vec::new(), v)],
+        Value::Vector(v) => v,
+        _ => return Ok(()),
+    };
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    let same = want.len() == at_t.len()
+        && want
+            .iter()
+            .zip(&at_t)
+            .all(|(a, b)| a.0 == b.0 && almost_equal(a.1, b.1, EPSILON));
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "range re-check: the range query's points at t ({at_t:?}) differ from the instant result ({want:?})"
+        ))
+    }
 }
 
 /// Runs one eval; Ok(false) = passed but annotation expectations went unchecked.
