@@ -1,8 +1,9 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `quantile`, `count_values`, …) with
 //! `by`/`without`, over all steps of the grid at once.
 //!
-//! Each input series' group is computed once (from its labels); values are then accumulated
-//! per (group, step) in flat arrays, so no per-step hashing or allocation happens.
+//! Each input series' group is computed once (from its labels); each group's series are then
+//! folded step-wise into one reused per-step array, so no per-step hashing or allocation
+//! happens.
 
 mod count_values;
 mod kselect;
@@ -11,8 +12,6 @@ mod xxh64;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod corpus_tmp;
 
 use std::collections::HashMap;
 
@@ -47,7 +46,7 @@ pub(crate) fn aggregate(
             count_values::count_values(&label, &grouping, &input, grid)
         }
         T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
-            let params = scalar_param(op, param, grid)?;
+            let params = scalar_param(op, param)?;
             let kind = match id {
                 T_TOPK => kselect::Kind::Top,
                 T_BOTTOMK => kselect::Kind::Bottom,
@@ -57,7 +56,7 @@ pub(crate) fn aggregate(
             kselect::select(kind, &params, &grouping, input, grid, ann)
         }
         T_QUANTILE => {
-            let params = scalar_param(op, param, grid)?;
+            let params = scalar_param(op, param)?;
             let (min, max, any_nan) = go_min_max(&params);
             if any_nan {
                 ann.warn(format!(
@@ -109,14 +108,11 @@ fn param_type_error(op: TokenType, want: &str, got: Option<&Data>) -> Error {
     ))
 }
 
-/// The per-step values of a scalar parameter, padded with 0 (as Prometheus' `fParams.Next`
-/// does when the parameter has fewer points than the grid).
-fn scalar_param(op: TokenType, param: Option<Data>, grid: &Grid) -> Result<Vec<f64>> {
+/// The per-step values of a scalar parameter (a missing step counts as 0, as with
+/// Prometheus' `fParams.Next`).
+fn scalar_param(op: TokenType, param: Option<Data>) -> Result<Vec<f64>> {
     match param {
-        Some(Data::Scalar(mut v)) => {
-            v.resize(grid.len().max(v.len()), 0.0);
-            Ok(v)
-        }
+        Some(Data::Scalar(v)) => Ok(v),
         other => Err(param_type_error(op, "scalar", other.as_ref())),
     }
 }
@@ -242,6 +238,32 @@ fn group_members(of_series: &[usize], ng: usize) -> (Vec<usize>, Vec<usize>) {
         fill[g] += 1;
     }
     (members, start)
+}
+
+/// Stably sorts `(step, value)` pairs by step (`step < n`): a counting sort when the pairs
+/// are dense relative to the grid, else a merge sort (each series contributes one sorted run).
+fn sort_by_step<T: Copy>(v: &mut Vec<(usize, T)>, n: usize, counts: &mut Vec<usize>) {
+    if v.len() < 2 {
+        return;
+    }
+    if v.len() < n / 4 {
+        v.sort_by_key(|e| e.0);
+        return;
+    }
+    counts.clear();
+    counts.resize(n + 1, 0);
+    for e in v.iter() {
+        counts[e.0 + 1] += 1;
+    }
+    for i in 0..n {
+        counts[i + 1] += counts[i];
+    }
+    let mut sorted = v.clone();
+    for e in v.iter() {
+        sorted[counts[e.0]] = *e;
+        counts[e.0] += 1;
+    }
+    *v = sorted;
 }
 
 /// Step index of `t` on the grid, if `t` is one of its steps.

@@ -242,9 +242,9 @@ pub(crate) fn binary(
             if o.is_set() {
                 let sigs = sig::Signatures::new(&l, &r, matching.on, matching.names);
                 Ok(Data::Vector(match o {
-                    Op::And => set::and(l, &r, &sigs),
-                    Op::Unless => set::unless(l, &r, &sigs),
-                    _ => set::or(l, r, &sigs),
+                    Op::And => set::and(l, &r, &sigs, grid),
+                    Op::Unless => set::unless(l, &r, &sigs, grid),
+                    _ => set::or(l, r, &sigs, grid),
                 }))
             } else {
                 Ok(Data::Vector(join::join(o, &matching, l, r, grid)?))

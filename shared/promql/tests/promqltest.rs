@@ -112,6 +112,8 @@ impl TestEngine for Harness {
                     samples.push((sample.t_ms, v));
                 }
             }
+            // A later sample for the same timestamp replaces the earlier one.
+            samples.reverse();
             samples.sort_by_key(|p| p.0);
             samples.dedup_by_key(|p| p.0);
         }
@@ -155,6 +157,7 @@ fn options() -> RunOptions {
         range_check: true,
         ..RunOptions::default()
     };
+    opts.enabled.insert(Feature::FillModifiers);
     for f in EXPERIMENTAL {
         opts.enabled
             .insert(Feature::ExperimentalFunction((*f).to_string()));

@@ -95,16 +95,25 @@ pub(super) fn count_values(
     let mut out_keys: Vec<(usize, f64)> = Vec::new();
     let mut entries: Vec<(usize, usize)> = Vec::new();
     for (s, &b) in input.iter().zip(&base_of) {
+        // Series often keep their value: reuse the previous point's output without hashing.
+        let mut last: Option<(u64, usize)> = None;
         for p in &s.points {
             let Some(i) = step_index(grid, n, p.t) else {
                 continue;
             };
             let vk = if add_value { value_key(p.v) } else { 0 };
-            let next = outputs.len();
-            let o = *outputs.entry((b, vk)).or_insert_with(|| {
-                out_keys.push((b, p.v));
-                next
-            });
+            let o = match last {
+                Some((k, o)) if k == vk => o,
+                _ => {
+                    let next = outputs.len();
+                    let o = *outputs.entry((b, vk)).or_insert_with(|| {
+                        out_keys.push((b, p.v));
+                        next
+                    });
+                    last = Some((vk, o));
+                    o
+                }
+            };
             entries.push((o, i));
         }
     }

@@ -4,7 +4,7 @@
 //! return the selected input series unchanged (labels and `drop_name`).
 
 use super::xxh64::labels_hash;
-use super::{Grouping, go_fmt_g, go_min_max, group_members, step_index};
+use super::{Grouping, go_fmt_g, go_min_max, group_members, sort_by_step, step_index};
 use crate::error::{Error, Result};
 use crate::value::{Annotations, Grid, Series};
 
@@ -218,6 +218,7 @@ pub(super) fn select(
     let mut order: Vec<usize> = Vec::new();
     let mut heap: Vec<Item> = Vec::new();
     let mut samples: Vec<(usize, Item)> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
     for g in 0..groups.len() {
         // The group's samples, stably sorted by step (input order within a step).
         samples.clear();
@@ -233,7 +234,7 @@ pub(super) fn select(
                 }
             }
         }
-        samples.sort_by_key(|e| e.0);
+        sort_by_step(&mut samples, n, &mut counts);
         let mut j = 0;
         while j < samples.len() {
             let i = samples[j].0;

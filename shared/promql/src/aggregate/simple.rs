@@ -2,7 +2,7 @@
 //! `max`, `group`, `stddev`, `stdvar` and `quantile`, computed like Prometheus'
 //! `evaluator.aggregation` (same operation order, so the same rounding).
 
-use super::{Grouping, group_members, step_index};
+use super::{Grouping, group_members, sort_by_step, step_index};
 use crate::value::{Grid, Point, Series};
 
 /// Which aggregation.
@@ -145,7 +145,8 @@ pub(super) fn aggregate(
     let (members, gstart) = group_members(&of_series, ng);
     let mut row = vec![Acc::default(); if kind == Kind::Quantile { 0 } else { n }];
     let mut touched: Vec<usize> = Vec::new();
-    let mut samples: Vec<(usize, f64, bool)> = Vec::new();
+    let mut samples: Vec<(usize, (f64, bool))> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
     let mut values: Vec<f64> = Vec::new();
     let mut out = Vec::with_capacity(ng);
     for (g, labels) in group_labels.into_iter().enumerate() {
@@ -159,19 +160,19 @@ pub(super) fn aggregate(
                 let s = &input[si];
                 for p in &s.points {
                     if let Some(i) = step_index(grid, n, p.t) {
-                        samples.push((i, p.v, s.drop_name));
+                        samples.push((i, (p.v, s.drop_name)));
                     }
                 }
             }
-            samples.sort_by_key(|e| e.0);
+            sort_by_step(&mut samples, n, &mut counts);
             let mut j = 0;
             while j < samples.len() {
                 let i = samples[j].0;
                 values.clear();
                 drop_name = false;
                 while j < samples.len() && samples[j].0 == i {
-                    values.push(samples[j].1);
-                    drop_name |= samples[j].2;
+                    values.push(samples[j].1.0);
+                    drop_name |= samples[j].1.1;
                     j += 1;
                 }
                 let phi = q.and_then(|q| q.get(i)).copied().unwrap_or(0.0);
@@ -234,16 +235,28 @@ pub(super) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_unstable_by(|a, b| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    });
+    // Order: NaN lowest, then ascending. Only the two ranks around φ are needed, so select
+    // them instead of sorting everything.
+    fn order(a: &f64, b: &f64) -> std::cmp::Ordering {
+        match (a.is_nan(), b.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (false, false) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+        }
+    }
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
     let upper = (lower + 1.0).min(n - 1.0);
     let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+    let (li, ui) = (lower as usize, upper as usize);
+    let (_, lv, rest) = values.select_nth_unstable_by(li, order);
+    let lv = *lv;
+    let uv = if ui > li {
+        rest.iter().copied().min_by(order).unwrap_or(lv)
+    } else {
+        lv
+    };
+    lv * (1.0 - weight) + uv * weight
 }

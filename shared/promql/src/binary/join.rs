@@ -127,7 +127,7 @@ impl<'a> Join<'a> {
                     return false;
                 }
                 if one_to_one {
-                    let listed = names.iter().any(|n| *n == l.name);
+                    let listed = names.contains(&l.name);
                     listed == on
                 } else {
                     true
@@ -226,12 +226,12 @@ impl<'a> Join<'a> {
         if ms.is_empty() && fill_many.is_none() && os.len() < 2 {
             return;
         }
-        if fill_one.is_none() && fill_many.is_none() {
-            if let [o] = os {
-                if self.walk_group(ms, *o) {
-                    return;
-                }
-            }
+        if fill_one.is_none()
+            && fill_many.is_none()
+            && let [o] = os
+            && self.walk_group(ms, *o)
+        {
+            return;
         }
         self.sweep(ms, os);
     }

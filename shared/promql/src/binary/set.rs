@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::sig::{Groups, Signatures};
-use crate::value::{Point, Series};
+use crate::value::{Grid, Point, Series};
 
 /// Keeps the points of `points` whose timestamp is (`keep_present`) or is not (otherwise)
 /// in the ascending timestamp sequence `other`.
@@ -17,16 +17,17 @@ fn filter_by<I: Iterator<Item = i64>>(points: &mut Vec<Point>, other: I, keep_pr
     });
 }
 
-/// The timestamps at which any member of a group is present, ascending and unique.
-fn union_times(series: &[Series], members: &[u32]) -> Vec<i64> {
-    let mut ts: Vec<i64> = members
-        .iter()
-        .filter_map(|&i| series.get(i as usize))
-        .flat_map(|s| s.points.iter().map(|p| p.t))
-        .collect();
-    ts.sort_unstable();
-    ts.dedup();
-    ts
+/// The steps at which any member of a group is present.
+fn union_steps(series: &[Series], members: &[u32], grid: &Grid) -> Vec<bool> {
+    let mut present = vec![false; grid.len()];
+    for s in members.iter().filter_map(|&i| series.get(i as usize)) {
+        for p in &s.points {
+            if let Some(b) = present.get_mut(grid.index_of(p.t)) {
+                *b = true;
+            }
+        }
+    }
+    present
 }
 
 /// Filters each series of `target` (whose signature ordinals are `target_sigs`) by the
@@ -37,8 +38,9 @@ fn filter_side(
     other: &[Series],
     groups: &Groups,
     keep_present: bool,
+    grid: &Grid,
 ) {
-    let mut unions: HashMap<u32, Vec<i64>> = HashMap::new();
+    let mut unions: HashMap<u32, Vec<bool>> = HashMap::new();
     for (s, &g) in target.iter_mut().zip(target_sigs) {
         let members = groups.get(g as usize);
         match members {
@@ -53,45 +55,62 @@ fn filter_side(
                 }
             }
             _ => {
-                let ts = unions
+                let present = unions
                     .entry(g)
-                    .or_insert_with(|| union_times(other, members));
-                filter_by(&mut s.points, ts.iter().copied(), keep_present);
+                    .or_insert_with(|| union_steps(other, members, grid));
+                s.points.retain(|p| {
+                    present.get(grid.index_of(p.t)).copied().unwrap_or(false) == keep_present
+                });
             }
         }
     }
 }
 
 /// `lhs and rhs`: the left elements whose signature is present on the right at that step.
-pub(super) fn and(mut lhs: Vec<Series>, rhs: &[Series], sigs: &Signatures) -> Vec<Series> {
+pub(super) fn and(
+    mut lhs: Vec<Series>,
+    rhs: &[Series],
+    sigs: &Signatures,
+    grid: &Grid,
+) -> Vec<Series> {
     if rhs.is_empty() {
         return Vec::new();
     }
     let groups = Groups::new(&sigs.rhs, sigs.count);
-    filter_side(&mut lhs, &sigs.lhs, rhs, &groups, true);
+    filter_side(&mut lhs, &sigs.lhs, rhs, &groups, true, grid);
     lhs.retain(|s| !s.points.is_empty());
     lhs
 }
 
 /// `lhs unless rhs`: the left elements whose signature is absent on the right at that step.
-pub(super) fn unless(mut lhs: Vec<Series>, rhs: &[Series], sigs: &Signatures) -> Vec<Series> {
+pub(super) fn unless(
+    mut lhs: Vec<Series>,
+    rhs: &[Series],
+    sigs: &Signatures,
+    grid: &Grid,
+) -> Vec<Series> {
     if rhs.is_empty() {
         return lhs;
     }
     let groups = Groups::new(&sigs.rhs, sigs.count);
-    filter_side(&mut lhs, &sigs.lhs, rhs, &groups, false);
+    filter_side(&mut lhs, &sigs.lhs, rhs, &groups, false, grid);
     lhs.retain(|s| !s.points.is_empty());
     lhs
 }
 
 /// `lhs or rhs`: all left elements, then the right elements whose signature is absent on the
 /// left at that step.
-pub(super) fn or(mut lhs: Vec<Series>, mut rhs: Vec<Series>, sigs: &Signatures) -> Vec<Series> {
+pub(super) fn or(
+    mut lhs: Vec<Series>,
+    mut rhs: Vec<Series>,
+    sigs: &Signatures,
+    grid: &Grid,
+) -> Vec<Series> {
     if lhs.is_empty() {
         return rhs;
     }
     let groups = Groups::new(&sigs.lhs, sigs.count);
-    filter_side(&mut rhs, &sigs.rhs, &lhs, &groups, false);
+    filter_side(&mut rhs, &sigs.rhs, &lhs, &groups, false, grid);
     lhs.extend(rhs.into_iter().filter(|s| !s.points.is_empty()));
     lhs
 }

@@ -58,13 +58,21 @@ fn right(names: &[&str]) -> VectorMatchCardinality {
     VectorMatchCardinality::OneToMany(PLabels::new(names.to_vec()))
 }
 
-fn run(op: token::TokenId, m: Option<&BinModifier>, l: Data, r: Data, grid: &Grid) -> Result<Data, Error> {
+fn run(
+    op: token::TokenId,
+    m: Option<&BinModifier>,
+    l: Data,
+    r: Data,
+    grid: &Grid,
+) -> Result<Data, Error> {
     let mut ann = Annotations::default();
     binary(TokenType::new(op), m, l, r, grid, &mut ann)
 }
 
 /// The result as sorted (output labels, drop_name, points) for comparison.
-fn sorted(d: Data) -> Vec<(String, bool, Vec<(i64, f64)>)> {
+type Flat = Vec<(String, bool, Vec<(i64, f64)>)>;
+
+fn sorted(d: Data) -> Flat {
     let Data::Vector(v) = d else {
         panic!("not a vector: {d:?}");
     };
@@ -162,7 +170,7 @@ fn vector_scalar_filter_and_bool() {
         )]
     );
     let r = sorted(run(token::T_MUL, None, lf(), Data::Scalar(vec![2.0; 5]), &g).unwrap());
-    assert_eq!(r[0].1, true);
+    assert!(r[0].1);
     assert_eq!(r[0].2, vec![(0, 2.0), (1, 4.0), (4, 6.0)]);
     // 2 - v
     let r = sorted(run(token::T_SUB, None, Data::Scalar(vec![2.0; 5]), lf(), &g).unwrap());
@@ -690,179 +698,27 @@ fn fill_modifiers() {
     );
 }
 
-/// Runs the operator-related corpus files through the whole engine (over a `MemStore`) and
-/// prints the failures; the evaluator is developed in parallel, so this only asserts that the
-/// files can be run.
-mod corpus {
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-
-    use strata_promqltest::{
-        Annotations, Feature, LoadedSeries, RunOptions, SeqValue, TestEngine, Value, corpus_dir,
-        run_file_with,
-    };
-    use strata_storeapi::{MemStore, Store};
-    use strata_tsdb::labels::Labels;
-
-    use crate::{Engine, EngineOptions, QueryValue, StoreQueryable};
-
-    struct Harness {
-        rt: tokio::runtime::Runtime,
-        engine: Engine,
-        data: BTreeMap<Labels, Vec<(i64, f64)>>,
-        store: Option<Arc<dyn Store>>,
-        last: Option<Annotations>,
-        mismatches: Vec<String>,
-    }
-
-    fn pairs(l: &Labels) -> Vec<(String, String)> {
-        l.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
-    }
-
-    impl Harness {
-        fn store(&mut self) -> Arc<dyn Store> {
-            if let Some(s) = &self.store {
-                return s.clone();
-            }
-            let mem = MemStore::new(Labels::empty());
-            for (labels, samples) in &self.data {
-                mem.add_series(labels.clone(), samples);
-            }
-            let s = mem.into_store();
-            self.store = Some(s.clone());
-            s
-        }
-
-        fn finish(&mut self, r: crate::Result<crate::QueryResult>) -> Result<Value, String> {
-            let r = r.map_err(|e| e.to_string())?;
-            self.last = Some(Annotations {
-                warnings: r.annotations.warnings.clone(),
-                infos: r.annotations.infos.clone(),
-            });
-            Ok(match r.value {
-                QueryValue::Scalar(_, v) => Value::Scalar(v),
-                QueryValue::String(_, s) => Value::String(s),
-                QueryValue::Vector(v) => {
-                    Value::Vector(v.iter().map(|s| (pairs(&s.labels), s.v)).collect())
-                }
-                QueryValue::Matrix(m) => Value::Matrix(
-                    m.into_iter().map(|s| (pairs(&s.labels), s.points)).collect(),
-                ),
-            })
-        }
-    }
-
-    impl TestEngine for Harness {
-        fn load(&mut self, series: &[LoadedSeries]) {
-            self.store = None;
-            for s in series {
-                let labels = Labels::from_pairs(s.labels.iter().cloned());
-                let samples = self.data.entry(labels).or_default();
-                for sample in &s.samples {
-                    if let SeqValue::Float(v) = sample.value {
-                        samples.push((sample.t_ms, v));
-                    }
-                }
-                samples.sort_by_key(|p| p.0);
-                samples.dedup_by_key(|p| p.0);
-            }
-        }
-        fn clear(&mut self) {
-            self.data.clear();
-            self.store = None;
-        }
-        fn instant(&mut self, expr: &str, t_ms: i64) -> Result<Value, String> {
-            let source = StoreQueryable::new(self.store());
-            let r = self.rt.block_on(self.engine.instant_query(&source, expr, t_ms));
-            let res = self.finish(r);
-            // Upstream's extra check: the same query as a range query around `t` must give
-            // the instant result at `t`.
-            if let Ok(Value::Vector(v)) = &res {
-                let rr = self.rt.block_on(self.engine.range_query(
-                    &source,
-                    expr,
-                    t_ms - 60_000,
-                    t_ms + 60_000,
-                    60_000,
-                ));
-                let mut at_t: Vec<(Vec<(String, String)>, f64)> = match rr {
-                    Ok(r) => match r.value {
-                        QueryValue::Matrix(m) => m
-                            .into_iter()
-                            .filter_map(|s| {
-                                let p = s.points.iter().find(|p| p.0 == t_ms)?;
-                                Some((pairs(&s.labels), p.1))
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    },
-                    Err(e) => {
-                        self.mismatches.push(format!("{expr} @ {t_ms}: range error {e}"));
-                        Vec::new()
-                    }
-                };
-                let mut inst = v.clone();
-                inst.sort_by(|a, b| a.0.cmp(&b.0));
-                at_t.sort_by(|a, b| a.0.cmp(&b.0));
-                let same = inst.len() == at_t.len()
-                    && inst.iter().zip(&at_t).all(|(a, b)| {
-                        a.0 == b.0
-                            && (a.1 == b.1
-                                || (a.1.is_nan() && b.1.is_nan())
-                                || (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(b.1.abs()))
-                    });
-                if !same {
-                    self.mismatches
-                        .push(format!("{expr} @ {t_ms}: instant {inst:?} range {at_t:?}"));
-                }
-            }
-            res
-        }
-        fn range(&mut self, expr: &str, s: i64, e: i64, step: i64) -> Result<Value, String> {
-            let source = StoreQueryable::new(self.store());
-            let r = self.rt.block_on(self.engine.range_query(&source, expr, s, e, step));
-            self.finish(r)
-        }
-        fn last_annotations(&mut self) -> Option<Annotations> {
-            self.last.clone()
-        }
-    }
-
-    #[test]
-    fn operator_corpus_files() {
-        let Some(dir) = corpus_dir() else {
-            return;
-        };
-        let files = std::env::var("BINARY_CORPUS")
-            .unwrap_or_else(|_| "operators.test,collision.test,name_label_dropping.test,fill-modifier.test".into());
-        for f in files.split(',') {
-            let mut h = Harness {
-                rt: tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap(),
-                engine: Engine::new(EngineOptions::default()),
-                data: BTreeMap::new(),
-                store: None,
-                last: None,
-                mismatches: Vec::new(),
-            };
-            let opts = RunOptions::default().enable(Feature::FillModifiers);
-            let r = run_file_with(dir.join(f), &mut h, &opts);
-            eprintln!(
-                "{f}: passed {} failed {} skipped {} {:?}",
-                r.passed,
-                r.failed.len(),
-                r.skipped.len(),
-                r.error
-            );
-            for (line, expr, why) in &r.failed {
-                eprintln!("  {f}:{line}: {expr}\n      {why}");
-            }
-            for m in &h.mismatches {
-                eprintln!("  range/instant mismatch: {m}");
-            }
-            assert!(r.error.is_none());
-        }
-    }
+#[test]
+fn filter_keeps_pending_name_drop() {
+    // `abs(x) > y`: the filter keeps the left labels, and the left's pending name removal.
+    let g = Grid::instant(0);
+    let mut x = inst(&[("__name__", "x"), ("a", "1")], 5.0);
+    x.drop_name = true;
+    let y = inst(&[("__name__", "y"), ("a", "1")], 1.0);
+    let out = sorted(
+        run(
+            token::T_GTR,
+            None,
+            vec_of(vec![x.clone()]),
+            vec_of(vec![y.clone()]),
+            &g,
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        out,
+        vec![("{__name__=\"x\", a=\"1\"}".into(), true, vec![(0, 5.0)])]
+    );
+    let out = sorted(run(token::T_GTR, None, vec_of(vec![y]), vec_of(vec![x]), &g).unwrap());
+    assert!(out.is_empty());
 }

@@ -95,11 +95,7 @@ pub(crate) fn call(name: &str, args: Vec<Data>, ctx: &mut CallCtx<'_>) -> Result
         }
         "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
         | "month" | "year" => date::call(name, a.opt_vector()?, grid),
-        "sort" | "sort_desc" => Ok(sort::by_value(
-            a.vector()?,
-            name == "sort_desc",
-            ctx,
-        )),
+        "sort" | "sort_desc" => Ok(sort::by_value(a.vector()?, name == "sort_desc", ctx)),
         "sort_by_label" | "sort_by_label_desc" => {
             let v = a.vector()?;
             let names = a.rest_strings()?;
@@ -276,11 +272,7 @@ pub(super) fn go_min(x: f64, y: f64) -> f64 {
 
 /// `vector(s)`: one series without labels, one point per step.
 fn vector(s: Vec<f64>, grid: &Grid) -> Data {
-    let points = grid
-        .times()
-        .zip(s)
-        .map(|(t, v)| Point { t, v })
-        .collect();
+    let points = grid.times().zip(s).map(|(t, v)| Point { t, v }).collect();
     Data::Vector(vec![Series::new(Labels::empty(), points)])
 }
 

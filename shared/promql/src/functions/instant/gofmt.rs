@@ -25,7 +25,11 @@ pub(super) fn fmt_g(v: f64, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = v.is_sign_negative();
     let mut out = String::new();

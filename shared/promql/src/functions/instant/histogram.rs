@@ -47,7 +47,7 @@ fn group_buckets(v: &[Series], ann: &mut Annotations) -> Vec<Group> {
             continue;
         }
         let le = s.labels.get(LE).unwrap_or("");
-        let Ok(upper) = le.parse::<f64>() else {
+        let Some(upper) = parse_go_float(le) else {
             ann.warn(format_args!(
                 "bucket label \"le\" is missing or has a malformed value of {le:?}{}",
                 name_suffix(&s.labels)
@@ -73,6 +73,16 @@ fn group_buckets(v: &[Series], ann: &mut Annotations) -> Vec<Group> {
         g.members.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     groups
+}
+
+/// Go's `strconv.ParseFloat` for decimal input: like Rust's parser, except that finite
+/// numbers too large for f64 are an error rather than ±Inf.
+fn parse_go_float(s: &str) -> Option<f64> {
+    let v = s.parse::<f64>().ok()?;
+    if v.is_infinite() && !s.to_ascii_lowercase().contains("inf") {
+        return None;
+    }
+    Some(v)
 }
 
 /// ` for metric name "x"`, or nothing if the series has no name.
@@ -105,10 +115,7 @@ fn for_each_step(
                 if let Some(p) = pts.get(*c)
                     && p.t == t
                 {
-                    buf.push(Bucket {
-                        upper,
-                        count: p.v,
-                    });
+                    buf.push(Bucket { upper, count: p.v });
                     *c += 1;
                 }
             }
@@ -210,7 +217,11 @@ pub(super) fn quantiles(
         let mut distinct: Vec<(u64, String)> = Vec::new();
         let mut per_step = Vec::with_capacity(q.len());
         for &x in q {
-            let bits = if x.is_nan() { f64::NAN.to_bits() } else { x.to_bits() };
+            let bits = if x.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                x.to_bits()
+            };
             let idx = match distinct.iter().position(|d| d.0 == bits) {
                 Some(i) => i,
                 None => {
