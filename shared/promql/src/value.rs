@@ -133,17 +133,4 @@ impl Annotations {
             self.warnings.push(msg);
         }
     }
-    /// Append all of `other`.
-    pub(crate) fn extend(&mut self, other: Annotations) {
-        for w in other.warnings {
-            if !self.warnings.contains(&w) {
-                self.warnings.push(w);
-            }
-        }
-        for i in other.infos {
-            if !self.infos.contains(&i) {
-                self.infos.push(i);
-            }
-        }
-    }
 }

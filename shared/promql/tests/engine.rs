@@ -1,7 +1,7 @@
 //! Engine behaviour beyond the PromQL test files: what is pushed down to the store (time
 //! ranges, matchers, hints), query limits, timeouts and error classes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,7 +27,7 @@ impl Queryable for Recording {
         &self,
         req: SelectRequest,
     ) -> strata_promql::Result<(Vec<RawSeries>, Vec<String>)> {
-        self.seen.lock().unwrap().push(req.clone());
+        self.seen.lock().expect("lock").push(req.clone());
         tokio::time::sleep(self.delay).await;
         self.inner.select(req).await
     }

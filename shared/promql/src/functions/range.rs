@@ -8,7 +8,7 @@
 mod over_time;
 mod rates;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::Annotations;
 
 /// The samples of one series in one window `(range_start, range_end]`, stale markers removed.
@@ -116,7 +116,9 @@ pub(crate) fn keeps_name(name: &str) -> bool {
 /// Evaluates range function `name` on one window. `params` are the function's scalar
 /// arguments at this step, in call order without the range argument (`quantile_over_time`:
 /// `[φ]`, `predict_linear`: `[t]`, `double_exponential_smoothing`: `[sf, tf]`).
-/// `None` means no output for this series at this step.
+/// `None` means no output for this series at this step. (The evaluator resolves the name
+/// once and calls [`eval_fn`]; this form is for tests.)
+#[cfg(test)]
 pub(crate) fn eval(
     name: &str,
     w: &Window<'_>,
@@ -125,11 +127,13 @@ pub(crate) fn eval(
 ) -> Result<Option<f64>> {
     match RangeFn::from_name(name) {
         Some(f) => eval_fn(f, w, params, ann),
-        None => Err(Error::NotSupported(format!("function {name}()"))),
+        None => Err(crate::error::Error::NotSupported(format!(
+            "function {name}()"
+        ))),
     }
 }
 
-/// [`eval`] with the function already resolved.
+/// Evaluates a resolved range function on one window (see `eval` for `params`).
 pub(crate) fn eval_fn(
     f: RangeFn,
     w: &Window<'_>,

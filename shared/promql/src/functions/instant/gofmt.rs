@@ -1,8 +1,6 @@
 //! Go-compatible number and time formatting for annotation texts and generated label values
 //! (`%g`, `%.Ng`, `labels.FormatOpenMetricsFloat`, RFC 3339 seconds).
 
-use super::date::Civil;
-
 /// The decimal digits (no leading/trailing zeros) and decimal point position of a positive
 /// finite non-zero `v`, shortest round-trip or rounded to `prec` significant digits.
 fn decimal_digits(v: f64, prec: Option<usize>) -> (Vec<u8>, i32) {
@@ -111,13 +109,4 @@ pub(super) fn openmetrics_float(v: f64) -> String {
     } else {
         format!("{s}.0")
     }
-}
-
-/// Go's `time.Unix(secs, 0).UTC().Format(time.RFC3339)`.
-pub(super) fn rfc3339(secs: i64) -> String {
-    let c = Civil::from_unix(secs);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
 }

@@ -2,6 +2,7 @@
 //! `functions.test` (hand-checked).
 
 use super::*;
+use crate::error::Error;
 
 const MIN: i64 = 60_000;
 
