@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
+pub mod prometheus;
+
 /// A tiny deterministic PRNG (xorshift64*), so failures reproduce.
 pub struct Rng(u64);
 
