@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use promql_parser::parser::Expr;
 use promql_parser::parser::value::ValueType;
-use strata_tsdb::chunkenc::STALE_NAN_BITS;
 use strata_tsdb::labels::Labels;
 
 use crate::error::{Error, Result};
 use crate::eval::Evaluator;
 use crate::plan::Planner;
-use crate::select::{Queryable, RawSeries};
+use crate::select::Queryable;
 use crate::value::{Annotations, Data, Grid, Series};
 
 /// Engine settings. `Default` matches Prometheus' defaults.
@@ -191,24 +190,14 @@ impl Engine {
                 Err(_) => return Err(Error::Timeout("query preparation")),
             };
         let mut selected = HashMap::with_capacity(planned.len());
-        let mut samples = 0usize;
-        for (p, (mut series, warnings)) in planned.into_iter().zip(results) {
+        for (p, (series, warnings)) in planned.into_iter().zip(results) {
             for w in warnings {
                 ann.storage_warning(w);
             }
             if self.opts.max_series > 0 && series.len() > self.opts.max_series {
                 return Err(Error::TooManySeries(self.opts.max_series));
             }
-            if p.is_range {
-                for s in &mut series {
-                    drop_stale(s);
-                }
-            }
-            samples += series.iter().map(|s| s.ts.len()).sum::<usize>();
             selected.insert(p.key, series);
-        }
-        if samples > self.opts.max_samples {
-            return Err(Error::TooManySamples("query preparation"));
         }
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop(cancel.clone());
@@ -258,22 +247,6 @@ fn type_name(t: ValueType) -> &'static str {
         ValueType::Vector => "instant vector",
         ValueType::Matrix => "range vector",
     }
-}
-
-fn drop_stale(s: &mut RawSeries) {
-    if !s.vs.iter().any(|v| v.to_bits() == STALE_NAN_BITS) {
-        return;
-    }
-    let mut k = 0;
-    for i in 0..s.ts.len() {
-        if s.vs[i].to_bits() != STALE_NAN_BITS {
-            s.ts[k] = s.ts[i];
-            s.vs[k] = s.vs[i];
-            k += 1;
-        }
-    }
-    s.ts.truncate(k);
-    s.vs.truncate(k);
 }
 
 /// Delayed name removal: drops marked names, then merges series that now share a label set

@@ -2,7 +2,6 @@
 //! Selectors read pre-fetched series ([`crate::plan`]); windows follow Prometheus 3.x
 //! (left-open range and lookback windows, `@` and offset, epoch-aligned subquery steps).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +19,7 @@ use crate::binary::binary;
 use crate::error::{Error, Result};
 use crate::functions::{instant, range};
 use crate::plan::{SelectorKey, at_ms, offset_ms};
-use crate::select::RawSeries;
+use crate::select::{RawSeries, Scratch};
 use crate::value::{Annotations, Data, Grid, Point, Series};
 
 /// Everything an evaluation needs besides the AST.
@@ -40,6 +39,11 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) deadline: Instant,
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) ann: Annotations,
+}
+
+/// The effective evaluation time of step `t` for a node with `@` and offset.
+fn effective(t: i64, at: Option<i64>, offset: i64) -> i64 {
+    at.unwrap_or(t) - offset
 }
 
 fn is_stale(v: f64) -> bool {
@@ -116,11 +120,6 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The effective evaluation time of step `t` for a node with `@` and offset.
-    fn effective(&self, t: i64, at: Option<i64>, offset: i64) -> i64 {
-        at.unwrap_or(t) - offset
-    }
-
     fn resolve_at(&self, at: &Option<promql_parser::parser::AtModifier>) -> Option<i64> {
         at.as_ref()
             .map(|a| at_ms(a, self.query_start, self.query_end))
@@ -144,26 +143,28 @@ impl<'a> Evaluator<'a> {
         let lookback = self.lookback;
         let mut out = Vec::with_capacity(raw.len());
         let mut total = 0usize;
+        let mut scratch = Scratch::default();
         for (i, s) in raw.iter().enumerate() {
             if i % 1024 == 0 {
                 self.check()?;
             }
+            let (ts, vs) = s.samples(&mut scratch, false)?;
             let mut points = Vec::new();
             let mut j = 0usize; // first sample with ts > eff (for a non-decreasing eff)
             let mut prev_eff = i64::MIN;
             for t in grid.times() {
-                let eff = self.effective(t, at, offset);
+                let eff = effective(t, at, offset);
                 if eff < prev_eff {
                     j = 0;
                 }
                 prev_eff = eff;
-                while j < s.ts.len() && s.ts[j] <= eff {
+                while j < ts.len() && ts[j] <= eff {
                     j += 1;
                 }
                 if j == 0 {
                     continue;
                 }
-                let (st, sv) = (s.ts[j - 1], s.vs[j - 1]);
+                let (st, sv) = (ts[j - 1], vs[j - 1]);
                 if st <= eff - lookback || is_stale(sv) {
                     continue;
                 }
@@ -191,18 +192,8 @@ impl<'a> Evaluator<'a> {
                 "internal error: selector {ms} was not fetched"
             )));
         };
-        let n: usize = raw.iter().map(|s| s.ts.len()).sum();
-        self.add_samples(n)?;
         Ok(RangeInput {
-            series: raw
-                .iter()
-                .map(|s| RangeSeriesRef {
-                    labels: Cow::Borrowed(&s.labels),
-                    drop_name: false,
-                    ts: Cow::Borrowed(&s.ts[..]),
-                    vs: Cow::Borrowed(&s.vs[..]),
-                })
-                .collect(),
+            source: RangeSource::Selected(raw),
             range: ms.range.as_millis() as i64,
             offset: offset_ms(&ms.vs.offset),
             at: self.resolve_at(&ms.vs.at),
@@ -237,21 +228,21 @@ impl<'a> Evaluator<'a> {
                 Data::Vector(v) => {
                     for s in v {
                         let (ts, vs) = s.points.iter().map(|p| (p.t, p.v)).unzip();
-                        series.push(RangeSeriesRef {
-                            labels: Cow::Owned(s.labels),
+                        series.push(OwnedSeries {
+                            labels: s.labels,
                             drop_name: s.drop_name,
-                            ts: Cow::Owned(ts),
-                            vs: Cow::Owned(vs),
+                            ts,
+                            vs,
                         });
                     }
                 }
                 Data::Scalar(v) => {
                     let (ts, vs) = inner.times().zip(v).unzip();
-                    series.push(RangeSeriesRef {
-                        labels: Cow::Owned(Labels::empty()),
+                    series.push(OwnedSeries {
+                        labels: Labels::empty(),
                         drop_name: false,
-                        ts: Cow::Owned(ts),
-                        vs: Cow::Owned(vs),
+                        ts,
+                        vs,
                     });
                 }
                 other => {
@@ -262,8 +253,10 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
+        let n: usize = series.iter().map(|s| s.ts.len()).sum();
+        self.add_samples(n)?;
         Ok(RangeInput {
-            series,
+            source: RangeSource::Owned(series),
             range,
             offset,
             at,
@@ -279,14 +272,15 @@ impl<'a> Evaluator<'a> {
                 "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
             ));
         }
-        let end = self.effective(grid.start, input.at, input.offset);
+        let end = effective(grid.start, input.at, input.offset);
         let start = end - input.range;
         let mut out = Vec::new();
-        for s in input.series {
+        let mut scratch = Scratch::default();
+        for i in 0..input.len() {
+            let s = input.series(i, &mut scratch)?;
             let lo = s.ts.partition_point(|&t| t <= start);
             let hi = s.ts.partition_point(|&t| t <= end);
             let points: Vec<Point> = (lo..hi)
-                .filter(|&i| !is_stale(s.vs[i]))
                 .map(|i| Point {
                     t: s.ts[i],
                     v: s.vs[i],
@@ -294,12 +288,13 @@ impl<'a> Evaluator<'a> {
                 .collect();
             if !points.is_empty() {
                 out.push(Series {
-                    labels: s.labels.into_owned(),
+                    labels: s.labels.clone(),
                     drop_name: s.drop_name,
                     points,
                 });
             }
         }
+        self.add_samples(out.iter().map(|s| s.points.len()).sum())?;
         Ok(out)
     }
 
@@ -370,22 +365,23 @@ impl<'a> Evaluator<'a> {
         let Some(func) = range::RangeFn::from_name(name) else {
             return Err(Error::NotSupported(format!("function {name}()")));
         };
-        let mut out = Vec::with_capacity(input.series.len());
+        let mut out = Vec::with_capacity(input.len());
         let mut step_params = vec![0.0; params.len()];
         let mut total = 0usize;
-        for (si, s) in input.series.iter().enumerate() {
+        let mut scratch = Scratch::default();
+        for si in 0..input.len() {
             if si % 256 == 0 {
                 self.check()?;
             }
-            // Stale markers were dropped when range selectors were fetched, and subquery
-            // results never hold them.
-            let (ts, vs): (&[i64], &[f64]) = (&s.ts, &s.vs);
+            // One series decoded at a time, stale markers removed.
+            let s = input.series(si, &mut scratch)?;
+            let (ts, vs) = (s.ts, s.vs);
             let metric_name = s.labels.get(METRIC_NAME);
             let mut points = Vec::new();
             let (mut lo, mut hi) = (0usize, 0usize);
             let mut prev_end = i64::MIN;
             for (i, t) in grid.times().enumerate() {
-                let end = self.effective(t, input.at, input.offset);
+                let end = effective(t, input.at, input.offset);
                 let start = end - input.range;
                 if end < prev_end {
                     lo = 0;
@@ -422,7 +418,7 @@ impl<'a> Evaluator<'a> {
             if !points.is_empty() {
                 total += points.len();
                 out.push(Series {
-                    labels: s.labels.clone().into_owned(),
+                    labels: s.labels.clone(),
                     drop_name: s.drop_name || !keeps_name,
                     points,
                 });
@@ -462,16 +458,18 @@ impl<'a> Evaluator<'a> {
         };
         let input = self.range_input(arg, grid)?;
         let mut present = vec![false; grid.len()];
-        for s in &input.series {
+        let mut scratch = Scratch::default();
+        for si in 0..input.len() {
+            let s = input.series(si, &mut scratch)?;
             for (i, t) in grid.times().enumerate() {
                 if present[i] {
                     continue;
                 }
-                let end = self.effective(t, input.at, input.offset);
+                let end = effective(t, input.at, input.offset);
                 let start = end - input.range;
                 let lo = s.ts.partition_point(|&x| x <= start);
                 let hi = s.ts.partition_point(|&x| x <= end);
-                if (lo..hi).any(|k| !is_stale(s.vs[k])) {
+                if lo < hi {
                     present[i] = true;
                 }
             }
@@ -504,7 +502,7 @@ impl<'a> Evaluator<'a> {
 
 /// The series of a range-vector argument plus its window parameters.
 pub(crate) struct RangeInput<'a> {
-    series: Vec<RangeSeriesRef<'a>>,
+    source: RangeSource<'a>,
     range: i64,
     offset: i64,
     at: Option<i64>,
@@ -512,13 +510,55 @@ pub(crate) struct RangeInput<'a> {
     selector: Option<VectorSelector>,
 }
 
-/// One series of a range input: borrowed from the fetched data for range selectors, owned
-/// for subquery results.
-struct RangeSeriesRef<'a> {
-    labels: Cow<'a, Labels>,
+/// Range selectors read the fetched series (decoded one at a time); subqueries own their
+/// inner results.
+enum RangeSource<'a> {
+    Selected(&'a [RawSeries]),
+    Owned(Vec<OwnedSeries>),
+}
+
+struct OwnedSeries {
+    labels: Labels,
     drop_name: bool,
-    ts: Cow<'a, [i64]>,
-    vs: Cow<'a, [f64]>,
+    ts: Vec<i64>,
+    vs: Vec<f64>,
+}
+
+/// One series of a range input, ready for windowing (no stale markers).
+struct SeriesView<'s> {
+    labels: &'s Labels,
+    drop_name: bool,
+    ts: &'s [i64],
+    vs: &'s [f64],
+}
+
+impl RangeInput<'_> {
+    fn len(&self) -> usize {
+        match &self.source {
+            RangeSource::Selected(s) => s.len(),
+            RangeSource::Owned(s) => s.len(),
+        }
+    }
+
+    fn series<'s>(&'s self, i: usize, scratch: &'s mut Scratch) -> Result<SeriesView<'s>> {
+        match &self.source {
+            RangeSource::Selected(s) => {
+                let (ts, vs) = s[i].samples(scratch, true)?;
+                Ok(SeriesView {
+                    labels: &s[i].labels,
+                    drop_name: false,
+                    ts,
+                    vs,
+                })
+            }
+            RangeSource::Owned(s) => Ok(SeriesView {
+                labels: &s[i].labels,
+                drop_name: s[i].drop_name,
+                ts: &s[i].ts,
+                vs: &s[i].vs,
+            }),
+        }
+    }
 }
 
 fn presence(v: &[Series], grid: &Grid) -> Vec<bool> {

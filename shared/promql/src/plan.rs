@@ -82,8 +82,6 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>> {
 pub(crate) struct Planned {
     pub(crate) key: SelectorKey,
     pub(crate) request: SelectRequest,
-    /// True for range selectors: stale markers can be dropped at fetch time.
-    pub(crate) is_range: bool,
 }
 
 /// Plans every selection of `expr` for a query over `[start, end]` with `step` (0 for an
@@ -169,7 +167,7 @@ impl Planner {
                     end: hi,
                     hints: self.hints(ctx, 0),
                 };
-                self.push(SelectorKey::of_vector(vs), request, false);
+                self.push(SelectorKey::of_vector(vs), request);
                 Ok(())
             }
             Expr::MatrixSelector(ms) => {
@@ -181,7 +179,7 @@ impl Planner {
                     end: hi,
                     hints: self.hints(ctx, range),
                 };
-                self.push(SelectorKey::of_matrix(ms), request, true);
+                self.push(SelectorKey::of_matrix(ms), request);
                 Ok(())
             }
         }
@@ -210,17 +208,13 @@ impl Planner {
         }
     }
 
-    fn push(&mut self, key: SelectorKey, request: SelectRequest, is_range: bool) {
+    fn push(&mut self, key: SelectorKey, request: SelectRequest) {
         // A node reached twice (never happens with a tree, but be safe): widen.
         if let Some(p) = self.out.iter_mut().find(|p| p.key == key) {
             p.request.start = p.request.start.min(request.start);
             p.request.end = p.request.end.max(request.end);
             return;
         }
-        self.out.push(Planned {
-            key,
-            request,
-            is_range,
-        });
+        self.out.push(Planned { key, request });
     }
 }

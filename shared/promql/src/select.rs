@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
 use strata_storeapi::convert::{labels_from_pb, matcher_to_pb};
 use strata_storeapi::pb::thanos::{
@@ -12,7 +13,7 @@ use strata_storeapi::pb::thanos::{
     chunk, series_response,
 };
 use strata_storeapi::{RequestContext, Store};
-use strata_tsdb::chunkenc::decode_xor_into;
+use strata_tsdb::chunkenc::{STALE_NAN_BITS, decode_xor_into};
 use strata_tsdb::labels::Labels;
 use strata_tsdb::matchers::Matcher;
 
@@ -47,15 +48,106 @@ pub struct SelectRequest {
     pub hints: SelectHints,
 }
 
-/// A decoded series: labels and its samples in time order (stale markers included).
+/// One selected series: labels and its samples in time order (stale markers included),
+/// either as XOR chunks decoded only when the evaluator reaches the series (so a query holds
+/// compressed data, not decoded samples) or as already-decoded columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawSeries {
     /// The series' labels.
     pub labels: Labels,
-    /// Timestamps (ms), strictly ascending.
-    pub ts: Vec<i64>,
-    /// Values, same length as `ts`.
-    pub vs: Vec<f64>,
+    samples: Samples,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Samples {
+    Decoded {
+        ts: Vec<i64>,
+        vs: Vec<f64>,
+    },
+    /// XOR chunks in time order, not overlapping.
+    Xor(Vec<Bytes>),
+}
+
+/// Reusable buffers for decoding one series at a time.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    ts: Vec<i64>,
+    vs: Vec<f64>,
+    fts: Vec<i64>,
+    fvs: Vec<f64>,
+}
+
+impl RawSeries {
+    /// A series from decoded samples (`ts` strictly ascending, same length as `vs`).
+    pub fn new(labels: Labels, ts: Vec<i64>, vs: Vec<f64>) -> Self {
+        RawSeries {
+            labels,
+            samples: Samples::Decoded { ts, vs },
+        }
+    }
+
+    /// A series from XOR chunks that are in time order and do not overlap.
+    pub fn from_xor_chunks(labels: Labels, chunks: Vec<Bytes>) -> Self {
+        RawSeries {
+            labels,
+            samples: Samples::Xor(chunks),
+        }
+    }
+
+    /// Number of samples (from the chunk headers; nothing is decoded).
+    pub fn num_samples(&self) -> usize {
+        match &self.samples {
+            Samples::Decoded { ts, .. } => ts.len(),
+            Samples::Xor(chunks) => chunks
+                .iter()
+                .map(|c| match c.get(..2) {
+                    Some(h) => usize::from(u16::from_be_bytes([h[0], h[1]])),
+                    None => 0,
+                })
+                .sum(),
+        }
+    }
+
+    /// All samples, decoded (for callers outside the evaluator).
+    pub fn to_samples(&self) -> Result<(Vec<i64>, Vec<f64>)> {
+        let mut scratch = Scratch::default();
+        let (ts, vs) = self.samples(&mut scratch, false)?;
+        Ok((ts.to_vec(), vs.to_vec()))
+    }
+
+    /// The samples, decoded into `scratch` if needed; with `drop_stale`, without stale
+    /// markers (as range windows need them).
+    pub(crate) fn samples<'s>(
+        &'s self,
+        scratch: &'s mut Scratch,
+        drop_stale: bool,
+    ) -> Result<(&'s [i64], &'s [f64])> {
+        let (ts, vs): (&[i64], &[f64]) = match &self.samples {
+            Samples::Decoded { ts, vs } => (ts, vs),
+            Samples::Xor(chunks) => {
+                scratch.ts.clear();
+                scratch.vs.clear();
+                for c in chunks {
+                    decode_xor_into(c, &mut scratch.ts, &mut scratch.vs).map_err(|e| {
+                        Error::Storage(format!("corrupted chunk in series {}: {e}", self.labels))
+                    })?;
+                }
+                (&scratch.ts, &scratch.vs)
+            }
+        };
+        if !drop_stale || !vs.iter().any(|v| v.to_bits() == STALE_NAN_BITS) {
+            return Ok((ts, vs));
+        }
+        scratch.fts.clear();
+        scratch.fvs.clear();
+        for (t, v) in ts.iter().zip(vs) {
+            if v.to_bits() != STALE_NAN_BITS {
+                scratch.fts.push(*t);
+                scratch.fvs.push(*v);
+            }
+        }
+        Ok((&scratch.fts, &scratch.fvs))
+    }
 }
 
 /// A source of series for the engine.
@@ -169,22 +261,19 @@ impl Queryable for StoreQueryable {
     }
 }
 
-/// Decodes one series' chunks (each once), keeps the samples in `[req.start, req.end]`, and
-/// merges overlapping chunks (the same series from several blocks or stores) by timestamp.
+/// Adds one series: its chunks are kept compressed when they are in order and do not
+/// overlap (the usual case); otherwise (the same series from several blocks or stores) they
+/// are decoded and merged by timestamp, the first sample winning.
 fn push_series(
     out: &mut Vec<RawSeries>,
     labels: &[thanos::Label],
     mut chunks: Vec<AggrChunk>,
     req: &SelectRequest,
 ) -> Result<()> {
+    chunks.retain(|c| c.max_time >= req.start && c.min_time <= req.end);
     chunks.sort_by_key(|c| (c.min_time, c.max_time));
-    let mut ts = Vec::new();
-    let mut vs = Vec::new();
-    let mut sorted = true;
+    let mut data = Vec::with_capacity(chunks.len());
     for c in &chunks {
-        if c.max_time < req.start || c.min_time > req.end {
-            continue;
-        }
         let Some(raw) = &c.raw else {
             return Err(Error::NotSupported(
                 "reading downsampled chunks without raw data".into(),
@@ -193,46 +282,34 @@ fn push_series(
         if raw.r#type != chunk::Encoding::Xor as i32 {
             return Err(Error::NotSupported("native histograms".into()));
         }
-        let before = ts.len();
-        decode_xor_into(&raw.data, &mut ts, &mut vs)
-            .map_err(|e| Error::Storage(format!("corrupted chunk: {e}")))?;
-        if before > 0 && ts.len() > before && ts[before] <= ts[before - 1] {
-            sorted = false;
-        }
+        data.push(raw.data.clone());
     }
-    if !sorted {
-        let mut pairs: Vec<(i64, f64)> = ts.iter().copied().zip(vs.iter().copied()).collect();
-        pairs.sort_by_key(|p| p.0); // stable: the earlier chunk's sample wins below
-        pairs.dedup_by_key(|p| p.0);
-        (ts, vs) = pairs.into_iter().unzip();
-    }
-    let lo = ts.partition_point(|&t| t < req.start);
-    let hi = ts.partition_point(|&t| t <= req.end);
-    if lo >= hi {
+    if data.is_empty() {
         return Ok(());
     }
-    let (ts, vs) = if lo == 0 && hi == ts.len() {
-        (ts, vs)
-    } else {
-        (ts[lo..hi].to_vec(), vs[lo..hi].to_vec())
-    };
     let labels = labels_from_pb(labels);
-    // Two stores may send the same series in separate runs when merged without dedup.
-    if let Some(last) = out.last_mut()
-        && last.labels == labels
-    {
-        let mut pairs: Vec<(i64, f64)> = last
-            .ts
-            .iter()
-            .copied()
-            .zip(last.vs.iter().copied())
-            .collect();
-        pairs.extend(ts.into_iter().zip(vs));
-        pairs.sort_by_key(|p| p.0);
-        pairs.dedup_by_key(|p| p.0);
-        (last.ts, last.vs) = pairs.into_iter().unzip();
+    let disjoint = chunks.windows(2).all(|w| w[1].min_time > w[0].max_time);
+    let same_as_last = out.last().is_some_and(|l| l.labels == labels);
+    if disjoint && !same_as_last {
+        out.push(RawSeries::from_xor_chunks(labels, data));
         return Ok(());
     }
-    out.push(RawSeries { labels, ts, vs });
+    // Overlapping data: decode everything (including a previous run of the same series,
+    // which two stores can send when merged without deduplication) and merge.
+    let mut pairs: Vec<(i64, f64)> = Vec::new();
+    if same_as_last && let Some(last) = out.pop() {
+        let (ts, vs) = last.to_samples()?;
+        pairs.extend(ts.into_iter().zip(vs));
+    }
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    for d in &data {
+        decode_xor_into(d, &mut ts, &mut vs)
+            .map_err(|e| Error::Storage(format!("corrupted chunk in series {labels}: {e}")))?;
+    }
+    pairs.extend(ts.into_iter().zip(vs));
+    pairs.sort_by_key(|p| p.0); // stable: the earlier sample for a timestamp wins
+    pairs.dedup_by_key(|p| p.0);
+    let (ts, vs) = pairs.into_iter().unzip();
+    out.push(RawSeries::new(labels, ts, vs));
     Ok(())
 }
