@@ -1,7 +1,7 @@
 //! Engine behaviour beyond the PromQL test files: what is pushed down to the store (time
 //! ranges, matchers, hints), query limits, timeouts and error classes.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -191,4 +191,56 @@ async fn range_query_output_is_sorted_and_scalar_becomes_a_series() {
     assert_eq!(m.len(), 1);
     assert!(m[0].labels.is_empty());
     assert_eq!(m[0].points, vec![(0, 3.0), (MIN, 3.0), (2 * MIN, 3.0)]);
+}
+
+/// Two stores holding overlapping parts of the same series (as two blocks or two stores
+/// without deduplication would): the engine merges them by timestamp, and the answer equals
+/// the one from a single store holding the whole series.
+#[tokio::test]
+async fn overlapping_copies_of_a_series_are_merged() {
+    use strata_storeapi::{ProxyOptions, ProxyStore, StoreMeta};
+    let labels = Labels::from_pairs([("__name__", "c"), ("job", "a")]);
+    let all: Vec<(i64, f64)> = (0..480).map(|i| (i * 15_000 + 3, i as f64)).collect();
+    let whole = MemStore::new(Labels::empty());
+    whole.add_series(labels.clone(), &all);
+    let (first, second) = (
+        MemStore::new(Labels::empty()),
+        MemStore::new(Labels::empty()),
+    );
+    first.add_series(labels.clone(), &all[..300]);
+    second.add_series(labels.clone(), &all[200..]);
+    let proxy = ProxyStore::with_stores(
+        vec![
+            (first.into_store(), StoreMeta::unknown("first")),
+            (second.into_store(), StoreMeta::unknown("second")),
+        ],
+        ProxyOptions::default(),
+    );
+    let engine = Engine::default();
+    let q = "rate(c[5m]) + c";
+    let merged = engine
+        .range_query(
+            &StoreQueryable::new(Arc::new(proxy)),
+            q,
+            10 * MIN,
+            110 * MIN,
+            MIN,
+        )
+        .await
+        .unwrap();
+    let single = engine
+        .range_query(
+            &StoreQueryable::new(whole.into_store()),
+            q,
+            10 * MIN,
+            110 * MIN,
+            MIN,
+        )
+        .await
+        .unwrap();
+    let QueryValue::Matrix(m) = &single.value else {
+        panic!("matrix expected")
+    };
+    assert_eq!(m[0].points.len(), 101);
+    assert_eq!(merged.value, single.value);
 }
