@@ -41,6 +41,14 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) ann: Annotations,
 }
 
+/// Gives back the growth slack of a result's point list when it is large (results live until
+/// the query ends; growth by doubling would otherwise waste up to half).
+fn trim(points: &mut Vec<Point>) {
+    if points.capacity() - points.len() > points.len() / 4 {
+        points.shrink_to_fit();
+    }
+}
+
 /// The effective evaluation time of step `t` for a node with `@` and offset.
 fn effective(t: i64, at: Option<i64>, offset: i64) -> i64 {
     at.unwrap_or(t) - offset
@@ -172,6 +180,7 @@ impl<'a> Evaluator<'a> {
                 points.push(Point { t, v });
             }
             if !points.is_empty() {
+                trim(&mut points);
                 total += points.len();
                 out.push(Series {
                     labels: s.labels.clone(),
@@ -287,6 +296,7 @@ impl<'a> Evaluator<'a> {
                 })
                 .collect();
             if !points.is_empty() {
+                trim(&mut points);
                 out.push(Series {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name,
@@ -416,6 +426,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
             if !points.is_empty() {
+                trim(&mut points);
                 total += points.len();
                 out.push(Series {
                     labels: s.labels.clone(),

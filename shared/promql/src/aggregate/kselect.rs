@@ -4,7 +4,7 @@
 //! return the selected input series unchanged (labels and `drop_name`).
 
 use super::xxh64::labels_hash;
-use super::{Grouping, go_fmt_g, go_min_max, group_members, sort_by_step, step_index};
+use super::{Grouping, go_fmt_g, go_min_max, group_members};
 use crate::error::{Error, Result};
 use crate::value::{Annotations, Grid, Series};
 
@@ -217,40 +217,41 @@ pub(super) fn select(
     let mut keep = vec![false; total];
     let mut order: Vec<usize> = Vec::new();
     let mut heap: Vec<Item> = Vec::new();
-    let mut samples: Vec<(usize, Item)> = Vec::new();
-    let mut counts: Vec<usize> = Vec::new();
+    let mut bucket: Vec<Item> = Vec::new();
+    let mut cursors: Vec<usize> = Vec::new();
     for g in 0..groups.len() {
-        // The group's samples, stably sorted by step (input order within a step).
-        samples.clear();
-        for &si in &members[gstart[g]..gstart[g + 1]] {
-            for (pi, p) in input[si].points.iter().enumerate() {
-                if let Some(i) = step_index(grid, n, p.t) {
-                    let item = Item {
-                        v: p.v,
+        // Walk the group's series step by step with one cursor each (points sit on grid
+        // steps, ascending), so a step's bucket lists them in input order without
+        // materialising the group's samples.
+        let group = &members[gstart[g]..gstart[g + 1]];
+        cursors.clear();
+        cursors.resize(group.len(), 0);
+        for i in 0..n {
+            let t = grid.at(i);
+            bucket.clear();
+            for (mi, &si) in group.iter().enumerate() {
+                let pts = &input[si].points;
+                let c = cursors[mi];
+                if c < pts.len() && pts[c].t == t {
+                    bucket.push(Item {
+                        v: pts[c].v,
                         series: si,
-                        point: first_point[si] + pi,
-                    };
-                    samples.push((i, item));
+                        point: first_point[si] + c,
+                    });
+                    cursors[mi] = c + 1;
                 }
             }
-        }
-        sort_by_step(&mut samples, n, &mut counts);
-        let mut j = 0;
-        while j < samples.len() {
-            let i = samples[j].0;
-            let mut end = j;
-            while end < samples.len() && samples[end].0 == i {
-                end += 1;
+            if bucket.is_empty() {
+                continue;
             }
-            let bucket = &samples[j..end];
-            j = end;
+            let bucket = &bucket[..];
             let Some((k, r)) = step_param.get(i).copied().flatten() else {
                 continue;
             };
             heap.clear();
             match kind {
                 Kind::Top => {
-                    for &(_, it) in bucket {
+                    for &it in bucket {
                         if heap.len() < k {
                             push(&mut heap, it, less_top);
                         } else if heap[0].v < it.v || (heap[0].v.is_nan() && !it.v.is_nan()) {
@@ -265,7 +266,7 @@ pub(super) fn select(
                     }
                 }
                 Kind::Bottom => {
-                    for &(_, it) in bucket {
+                    for &it in bucket {
                         if heap.len() < k {
                             push(&mut heap, it, less_bottom);
                         } else if heap[0].v > it.v || (heap[0].v.is_nan() && !it.v.is_nan()) {
@@ -280,12 +281,12 @@ pub(super) fn select(
                     }
                 }
                 Kind::Limit => {
-                    for &(_, it) in bucket.iter().take(k) {
+                    for &it in bucket.iter().take(k) {
                         push(&mut heap, it, less_top);
                     }
                 }
                 Kind::Ratio => {
-                    for &(_, it) in bucket {
+                    for &it in bucket {
                         if ratio_keeps(r, offsets[it.series]) {
                             push(&mut heap, it, less_top);
                         }
