@@ -296,7 +296,6 @@ impl<'a> Evaluator<'a> {
                 })
                 .collect();
             if !points.is_empty() {
-                trim(&mut points);
                 out.push(Series {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name,
