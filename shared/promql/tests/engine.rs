@@ -244,3 +244,74 @@ async fn overlapping_copies_of_a_series_are_merged() {
     assert_eq!(m[0].points.len(), 101);
     assert_eq!(merged.value, single.value);
 }
+
+/// A store whose only series holds a native-histogram chunk.
+#[derive(Debug)]
+struct HistogramStore;
+
+#[async_trait]
+impl strata_storeapi::Store for HistogramStore {
+    async fn info(
+        &self,
+    ) -> Result<strata_storeapi::pb::thanos::info::InfoResponse, strata_storeapi::StoreError> {
+        Ok(Default::default())
+    }
+
+    async fn series(
+        &self,
+        _ctx: &strata_storeapi::RequestContext,
+        _req: strata_storeapi::pb::thanos::SeriesRequest,
+    ) -> Result<strata_storeapi::SeriesStream, strata_storeapi::StoreError> {
+        use strata_storeapi::pb::thanos::{AggrChunk, Chunk, Label, Series, chunk};
+        let series = Series {
+            labels: vec![Label {
+                name: "__name__".into(),
+                value: "h".into(),
+            }],
+            chunks: vec![AggrChunk {
+                min_time: 0,
+                max_time: 60_000,
+                raw: Some(Chunk {
+                    r#type: chunk::Encoding::Histogram as i32,
+                    data: vec![0, 1, 2].into(),
+                    hash: 0,
+                }),
+                ..Default::default()
+            }],
+        };
+        let frame = strata_storeapi::convert::series_frame(series);
+        Ok(Box::pin(futures::stream::iter([Ok(frame)])))
+    }
+
+    async fn label_names(
+        &self,
+        _ctx: &strata_storeapi::RequestContext,
+        _req: strata_storeapi::pb::thanos::LabelNamesRequest,
+    ) -> Result<strata_storeapi::pb::thanos::LabelNamesResponse, strata_storeapi::StoreError> {
+        Ok(Default::default())
+    }
+
+    async fn label_values(
+        &self,
+        _ctx: &strata_storeapi::RequestContext,
+        _req: strata_storeapi::pb::thanos::LabelValuesRequest,
+    ) -> Result<strata_storeapi::pb::thanos::LabelValuesResponse, strata_storeapi::StoreError> {
+        Ok(Default::default())
+    }
+}
+
+/// Native histograms are not evaluated yet: a clear error, never a wrong answer.
+#[tokio::test]
+async fn native_histograms_give_a_clear_error() {
+    let engine = Engine::default();
+    let src = StoreQueryable::new(Arc::new(HistogramStore));
+    let err = engine
+        .instant_query(&src, "rate(h[5m])", 60_000)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "PromQL on native histogram chunks is not supported yet"
+    );
+    assert_eq!(err.kind(), ErrorKind::Execution);
+}
