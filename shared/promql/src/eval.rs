@@ -613,3 +613,47 @@ fn absent_labels(vs: &VectorSelector) -> Labels {
     });
     Labels::from_pairs(pairs.map(|m| (m.name.clone(), m.value.clone())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluator(
+        selected: &HashMap<SelectorKey, Vec<RawSeries>>,
+        cancel: bool,
+        deadline: Instant,
+    ) -> Evaluator<'_> {
+        Evaluator {
+            query_start: 0,
+            query_end: 0,
+            lookback: 300_000,
+            default_sub_step: 60_000,
+            selected,
+            max_samples: 1000,
+            samples: 0,
+            deadline,
+            cancel: Arc::new(AtomicBool::new(cancel)),
+            ann: Annotations::default(),
+        }
+    }
+
+    /// Dropping the query future sets the flag; the evaluator then stops with `Canceled`.
+    #[test]
+    fn cancellation_and_deadline_stop_evaluation() {
+        let expr = promql_parser::parser::parse("1 + 2").expect("parse");
+        let selected = HashMap::new();
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let mut ev = evaluator(&selected, true, far);
+        let err = ev.eval(&expr, &Grid::instant(0)).expect_err("canceled");
+        assert_eq!(err, Error::Canceled("query execution"));
+        let mut ev = evaluator(&selected, false, Instant::now());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let err = ev.eval(&expr, &Grid::instant(0)).expect_err("timed out");
+        assert_eq!(err, Error::Timeout("query execution"));
+        let mut ev = evaluator(&selected, false, far);
+        assert_eq!(
+            ev.eval(&expr, &Grid::instant(0)).expect("evaluates"),
+            Data::Scalar(vec![3.0])
+        );
+    }
+}

@@ -280,7 +280,9 @@ fn push_series(
             ));
         };
         if raw.r#type != chunk::Encoding::Xor as i32 {
-            return Err(Error::NotSupported("PromQL on native histogram chunks".into()));
+            return Err(Error::NotSupported(
+                "PromQL on native histogram chunks".into(),
+            ));
         }
         data.push(raw.data.clone());
     }
