@@ -28,6 +28,7 @@ const EXPERIMENTAL: &[&str] = &[
     "ts_of_last_over_time",
     "ts_of_first_over_time",
     "first_over_time",
+    "histogram_quantiles",
 ];
 
 struct Harness {
