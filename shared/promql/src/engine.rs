@@ -208,7 +208,7 @@ impl Engine {
                 query_end: grid.end,
                 lookback,
                 default_sub_step: opts.default_subquery_step.as_millis() as i64,
-                selected: &selected,
+                selected,
                 max_samples: opts.max_samples,
                 samples: 0,
                 deadline,

@@ -23,7 +23,7 @@ use crate::select::{RawSeries, Scratch};
 use crate::value::{Annotations, Data, Grid, Point, Series};
 
 /// Everything an evaluation needs besides the AST.
-pub(crate) struct Evaluator<'a> {
+pub(crate) struct Evaluator {
     /// Query start and end (ms), for `@ start()` / `@ end()`.
     pub(crate) query_start: i64,
     pub(crate) query_end: i64,
@@ -31,8 +31,10 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) lookback: i64,
     /// Step of subqueries without one (ms).
     pub(crate) default_sub_step: i64,
-    /// Series fetched for each selector.
-    pub(crate) selected: &'a HashMap<SelectorKey, Vec<RawSeries>>,
+    /// Series fetched for each selector. Every selector node is evaluated exactly once (a
+    /// range query covers all steps in one pass), so its series are taken out of the map and
+    /// each one's chunks are freed as soon as it has been evaluated.
+    pub(crate) selected: HashMap<SelectorKey, Vec<RawSeries>>,
     /// Sample limit and the number of samples currently held by selectors and subqueries.
     pub(crate) max_samples: usize,
     pub(crate) samples: usize,
@@ -66,7 +68,7 @@ pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     e
 }
 
-impl<'a> Evaluator<'a> {
+impl Evaluator {
     fn check(&self) -> Result<()> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Error::Canceled("query execution"));
@@ -140,8 +142,7 @@ impl<'a> Evaluator<'a> {
         timestamps: bool,
     ) -> Result<Data> {
         let key = SelectorKey::of_vector(vs);
-        let selected = self.selected;
-        let Some(raw) = selected.get(&key) else {
+        let Some(raw) = self.selected.remove(&key) else {
             return Err(Error::Execution(format!(
                 "internal error: selector {vs} was not fetched"
             )));
@@ -152,7 +153,7 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::with_capacity(raw.len());
         let mut total = 0usize;
         let mut scratch = Scratch::default();
-        for (i, s) in raw.iter().enumerate() {
+        for (i, s) in raw.into_iter().enumerate() {
             if i % 1024 == 0 {
                 self.check()?;
             }
@@ -193,10 +194,9 @@ impl<'a> Evaluator<'a> {
         Ok(Data::Vector(out))
     }
 
-    fn matrix_selector_input(&mut self, ms: &MatrixSelector) -> Result<RangeInput<'a>> {
+    fn matrix_selector_input(&mut self, ms: &MatrixSelector) -> Result<RangeInput> {
         let key = SelectorKey::of_matrix(ms);
-        let selected = self.selected;
-        let Some(raw) = selected.get(&key) else {
+        let Some(raw) = self.selected.remove(&key) else {
             return Err(Error::Execution(format!(
                 "internal error: selector {ms} was not fetched"
             )));
@@ -212,7 +212,7 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates a subquery's inner expression on its epoch-aligned grid covering every
     /// window the outer `grid` needs.
-    fn subquery_input(&mut self, sq: &SubqueryExpr, grid: &Grid) -> Result<RangeInput<'a>> {
+    fn subquery_input(&mut self, sq: &SubqueryExpr, grid: &Grid) -> Result<RangeInput> {
         let range = sq.range.as_millis() as i64;
         let step = match sq.step {
             Some(s) if !s.is_zero() => s.as_millis() as i64,
@@ -275,7 +275,7 @@ impl<'a> Evaluator<'a> {
 
     /// A range vector at the single step of `grid` (instant queries): the raw samples of
     /// each series in the window.
-    fn raw_window_matrix(&mut self, input: RangeInput<'_>, grid: &Grid) -> Result<Vec<Series>> {
+    fn raw_window_matrix(&mut self, mut input: RangeInput, grid: &Grid) -> Result<Vec<Series>> {
         if grid.len() != 1 {
             return Err(Error::BadData(
                 "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
@@ -302,12 +302,13 @@ impl<'a> Evaluator<'a> {
                     points,
                 });
             }
+            input.release(i);
         }
         self.add_samples(out.iter().map(|s| s.points.len()).sum())?;
         Ok(out)
     }
 
-    fn range_input(&mut self, arg: &Expr, grid: &Grid) -> Result<RangeInput<'a>> {
+    fn range_input(&mut self, arg: &Expr, grid: &Grid) -> Result<RangeInput> {
         match unparen(arg) {
             Expr::MatrixSelector(ms) => self.matrix_selector_input(ms),
             Expr::Subquery(sq) => self.subquery_input(sq, grid),
@@ -369,7 +370,7 @@ impl<'a> Evaluator<'a> {
                 "expected type range vector in call to function {name:?}"
             )));
         };
-        let input = self.range_input(arg, grid)?;
+        let mut input = self.range_input(arg, grid)?;
         let keeps_name = range::keeps_name(name);
         let Some(func) = range::RangeFn::from_name(name) else {
             return Err(Error::NotSupported(format!("function {name}()")));
@@ -433,6 +434,7 @@ impl<'a> Evaluator<'a> {
                     points,
                 });
             }
+            input.release(si);
         }
         self.add_samples(total)?;
         Ok(Data::Vector(out))
@@ -466,7 +468,7 @@ impl<'a> Evaluator<'a> {
                 "absent_over_time() needs one argument".into(),
             ));
         };
-        let input = self.range_input(arg, grid)?;
+        let mut input = self.range_input(arg, grid)?;
         let mut present = vec![false; grid.len()];
         let mut scratch = Scratch::default();
         for si in 0..input.len() {
@@ -483,6 +485,7 @@ impl<'a> Evaluator<'a> {
                     present[i] = true;
                 }
             }
+            input.release(si);
         }
         let labels = match &input.selector {
             Some(vs) => absent_labels(vs),
@@ -511,8 +514,8 @@ impl<'a> Evaluator<'a> {
 }
 
 /// The series of a range-vector argument plus its window parameters.
-pub(crate) struct RangeInput<'a> {
-    source: RangeSource<'a>,
+pub(crate) struct RangeInput {
+    source: RangeSource,
     range: i64,
     offset: i64,
     at: Option<i64>,
@@ -522,8 +525,8 @@ pub(crate) struct RangeInput<'a> {
 
 /// Range selectors read the fetched series (decoded one at a time); subqueries own their
 /// inner results.
-enum RangeSource<'a> {
-    Selected(&'a [RawSeries]),
+enum RangeSource {
+    Selected(Vec<RawSeries>),
     Owned(Vec<OwnedSeries>),
 }
 
@@ -542,11 +545,24 @@ struct SeriesView<'s> {
     vs: &'s [f64],
 }
 
-impl RangeInput<'_> {
+impl RangeInput {
     fn len(&self) -> usize {
         match &self.source {
             RangeSource::Selected(s) => s.len(),
             RangeSource::Owned(s) => s.len(),
+        }
+    }
+
+    /// Frees series `i`'s data once it has been evaluated.
+    fn release(&mut self, i: usize) {
+        match &mut self.source {
+            RangeSource::Selected(s) => {
+                s[i] = RawSeries::new(Labels::empty(), Vec::new(), Vec::new())
+            }
+            RangeSource::Owned(s) => {
+                s[i].ts = Vec::new();
+                s[i].vs = Vec::new();
+            }
         }
     }
 
@@ -618,17 +634,13 @@ fn absent_labels(vs: &VectorSelector) -> Labels {
 mod tests {
     use super::*;
 
-    fn evaluator(
-        selected: &HashMap<SelectorKey, Vec<RawSeries>>,
-        cancel: bool,
-        deadline: Instant,
-    ) -> Evaluator<'_> {
+    fn evaluator(cancel: bool, deadline: Instant) -> Evaluator {
         Evaluator {
             query_start: 0,
             query_end: 0,
             lookback: 300_000,
             default_sub_step: 60_000,
-            selected,
+            selected: HashMap::new(),
             max_samples: 1000,
             samples: 0,
             deadline,
@@ -641,16 +653,15 @@ mod tests {
     #[test]
     fn cancellation_and_deadline_stop_evaluation() {
         let expr = promql_parser::parser::parse("1 + 2").expect("parse");
-        let selected = HashMap::new();
         let far = Instant::now() + std::time::Duration::from_secs(60);
-        let mut ev = evaluator(&selected, true, far);
+        let mut ev = evaluator(true, far);
         let err = ev.eval(&expr, &Grid::instant(0)).expect_err("canceled");
         assert_eq!(err, Error::Canceled("query execution"));
-        let mut ev = evaluator(&selected, false, Instant::now());
+        let mut ev = evaluator(false, Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(2));
         let err = ev.eval(&expr, &Grid::instant(0)).expect_err("timed out");
         assert_eq!(err, Error::Timeout("query execution"));
-        let mut ev = evaluator(&selected, false, far);
+        let mut ev = evaluator(false, far);
         assert_eq!(
             ev.eval(&expr, &Grid::instant(0)).expect("evaluates"),
             Data::Scalar(vec![3.0])
