@@ -163,6 +163,10 @@ pub struct StoreQueryable {
     store: Arc<dyn Store>,
     ctx: RequestContext,
     partial_response: bool,
+    /// Replica labels to deduplicate by (empty: no deduplication).
+    replica_labels: Vec<String>,
+    /// Thanos `max_resolution_window` (ms): 0 reads raw data only.
+    max_resolution: i64,
 }
 
 impl std::fmt::Debug for StoreQueryable {
@@ -180,7 +184,23 @@ impl StoreQueryable {
             store,
             ctx: RequestContext::default(),
             partial_response: false,
+            replica_labels: Vec::new(),
+            max_resolution: 0,
         }
+    }
+
+    /// Deduplicates HA replicas: the stores drop `replica_labels` (Thanos
+    /// `without_replica_labels`) and the replicas' samples are merged with Thanos' penalty
+    /// algorithm. Empty: no deduplication.
+    pub fn with_dedup(mut self, replica_labels: Vec<String>) -> Self {
+        self.replica_labels = replica_labels;
+        self
+    }
+
+    /// Allows downsampled data up to this resolution (ms; Thanos `max_source_resolution`).
+    pub fn with_max_resolution(mut self, ms: i64) -> Self {
+        self.max_resolution = ms;
+        self
     }
 
     /// Sends requests with this context (tenant).
@@ -209,6 +229,8 @@ impl StoreQueryable {
             matchers: req.matchers.iter().map(matcher_to_pb).collect(),
             partial_response_disabled: !self.partial_response,
             partial_response_strategy: strategy as i32,
+            without_replica_labels: self.replica_labels.clone(),
+            max_resolution_window: self.max_resolution,
             step: h.step_ms,
             range: h.range_ms,
             query_hints: Some(QueryHints {
