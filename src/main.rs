@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod flags;
 mod local;
+mod query;
 mod store;
 
 use flags::parse_positive_duration_ms;
@@ -48,7 +49,7 @@ enum Command {
     /// Store gateway: serves the StoreAPI over every block in a bucket.
     Store(store::StoreArgs),
     /// Querier: Prometheus HTTP API and PromQL over StoreAPI endpoints.
-    Query(Unbuilt),
+    Query(query::QueryArgs),
     /// Query frontend: splits, retries and caches range queries.
     QueryFrontend(Unbuilt),
     /// Receive: Prometheus remote write in, blocks out.
@@ -199,7 +200,7 @@ async fn run(command: Command) -> Result<ExitCode> {
     };
     match command {
         Command::Store(args) => store::run_store(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Query(_) => unbuilt("query", 5),
+        Command::Query(args) => query::run_query(args).await.map(|()| ExitCode::SUCCESS),
         Command::Receive(_) => unbuilt("receive", 6),
         Command::Sidecar(_) => unbuilt("sidecar", 0),
         Command::QueryFrontend(_) => unbuilt("query-frontend", 0),

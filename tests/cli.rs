@@ -11,7 +11,6 @@ fn strata() -> Command {
 #[test]
 fn unbuilt_components_say_so_and_exit_2() {
     for c in [
-        "query",
         "receive",
         "sidecar",
         "rule",
@@ -24,6 +23,21 @@ fn unbuilt_components_say_so_and_exit_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("not built yet"), "{c}: {err}");
     }
+}
+
+#[test]
+fn query_without_endpoints_is_a_clear_error() {
+    let out = strata()
+        .args([
+            "query",
+            "--http-address=127.0.0.1:0",
+            "--grpc-address=127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no --endpoint given"), "{err}");
 }
 
 #[test]

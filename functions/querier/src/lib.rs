@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod endpoints;
+pub mod service;
 pub mod ui;
 
 use std::sync::Arc;

@@ -169,6 +169,16 @@ impl ProxyStore {
             .push(Entry { store, meta });
     }
 
+    /// Replace the whole store list at once (endpoint discovery / health changes). Requests
+    /// already running keep the list they started with.
+    pub fn set_stores(&self, stores: Vec<(Arc<dyn Store>, StoreMeta)>) {
+        let entries = stores
+            .into_iter()
+            .map(|(store, meta)| Entry { store, meta })
+            .collect();
+        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = entries;
+    }
+
     /// The stores and their cached metadata.
     pub fn stores(&self) -> Vec<(Arc<dyn Store>, StoreMeta)> {
         self.snapshot()
