@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod binary;
+mod dedup;
 mod engine;
 mod error;
 mod eval;
@@ -19,5 +20,6 @@ mod value;
 
 pub use engine::{Engine, EngineOptions, QueryResult, QueryValue, RangeSeries, Sample};
 pub use error::{Error, ErrorKind, Result};
+pub use plan::parse_selector;
 pub use select::{Queryable, RawSeries, SelectHints, SelectRequest, StoreQueryable};
 pub use value::Annotations;

@@ -218,3 +218,17 @@ impl Planner {
         self.out.push(Planned { key, request });
     }
 }
+
+/// Parses a series selector as the HTTP API's `match[]` and Thanos' `storeMatch[]` take it
+/// (`metric{label="value", …}`, no range, offset or `@`) into matchers.
+pub fn parse_selector(input: &str) -> Result<Vec<Matcher>> {
+    match promql_parser::parser::parse(input).map_err(Error::Parse)? {
+        Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => {
+            selector_matchers(&vs)
+        }
+        other => Err(Error::BadData(format!(
+            "expected a series selector like metric{{label=\"value\"}}, got {}",
+            other.value_type()
+        ))),
+    }
+}
