@@ -1,6 +1,8 @@
 //! Where the engine's data comes from: the [`Queryable`] trait (matchers + time range + hints
 //! in, decoded series out) and its StoreAPI implementation, [`StoreQueryable`], which streams
-//! `Series` responses, decodes each XOR chunk once, and merges series split across stores.
+//! `Series` responses, decodes each XOR chunk once, and merges series split across stores —
+//! with Thanos' penalty deduplication of HA replicas ([`crate::dedup`]) when asked, and
+//! reading downsampled chunks through the aggregate the enclosing function needs.
 
 use std::sync::Arc;
 
@@ -9,14 +11,15 @@ use bytes::Bytes;
 use futures::StreamExt;
 use strata_storeapi::convert::{labels_from_pb, matcher_to_pb};
 use strata_storeapi::pb::thanos::{
-    self, AggrChunk, Func, Grouping, PartialResponseStrategy, QueryHints, Range, SeriesRequest,
-    chunk, series_response,
+    self, Aggr, AggrChunk, Chunk, Func, Grouping, PartialResponseStrategy, QueryHints, Range,
+    SeriesRequest, chunk, series_response,
 };
 use strata_storeapi::{RequestContext, Store};
 use strata_tsdb::chunkenc::{STALE_NAN_BITS, decode_xor_into};
 use strata_tsdb::labels::Labels;
 use strata_tsdb::matchers::Matcher;
 
+use crate::dedup::{self, Decoded};
 use crate::error::{Error, Result};
 
 /// Hints for the store about how the data will be used (Thanos `QueryHints`): downsampled
@@ -230,7 +233,12 @@ impl StoreQueryable {
             partial_response_disabled: !self.partial_response,
             partial_response_strategy: strategy as i32,
             without_replica_labels: self.replica_labels.clone(),
-            max_resolution_window: self.max_resolution,
+            max_resolution_window: max_resolution_for(
+                self.max_resolution,
+                h.range_ms,
+                h.func.as_deref(),
+            ),
+            aggregates: Pick::from_func(h.func.as_deref()).aggregates(),
             step: h.step_ms,
             range: h.range_ms,
             query_hints: Some(QueryHints {
@@ -256,6 +264,7 @@ impl Queryable for StoreQueryable {
             .series(&self.ctx, self.request(&req))
             .await
             .map_err(|e| Error::Storage(e.to_string()))?;
+        let dedup = !self.replica_labels.is_empty();
         let mut out: Vec<RawSeries> = Vec::new();
         let mut warnings = Vec::new();
         // Chunks of the series being assembled (a series may span several frames).
@@ -267,7 +276,7 @@ impl Queryable for StoreQueryable {
                     Some((labels, chunks)) if *labels == s.labels => chunks.extend(s.chunks),
                     _ => {
                         if let Some((labels, chunks)) = pending.take() {
-                            push_series(&mut out, &labels, chunks, &req)?;
+                            push_series(&mut out, &labels, chunks, &req, dedup)?;
                         }
                         pending = Some((s.labels, s.chunks));
                     }
@@ -277,59 +286,255 @@ impl Queryable for StoreQueryable {
             }
         }
         if let Some((labels, chunks)) = pending.take() {
-            push_series(&mut out, &labels, chunks, &req)?;
+            push_series(&mut out, &labels, chunks, &req, dedup)?;
         }
         Ok((out, warnings))
     }
 }
 
-/// Adds one series: its chunks are kept compressed when they are in order and do not
-/// overlap (the usual case); otherwise (the same series from several blocks or stores) they
-/// are decoded and merged by timestamp, the first sample winning.
+/// Functions the querier never reads coarser data for than half their range, so each window
+/// holds at least two samples (Thanos `promqlFuncRequiresTwoSamples`).
+const TWO_SAMPLE_FUNCS: [&str; 9] = [
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "holt_winters",
+    "double_exponential_smoothing",
+];
+
+/// The `max_resolution_window` to ask for (Thanos `maxResolutionFromSelectHints`).
+fn max_resolution_for(max: i64, range_ms: i64, func: Option<&str>) -> i64 {
+    match func {
+        Some(f) if range_ms > 0 && TWO_SAMPLE_FUNCS.contains(&f) => max.min(range_ms / 2),
+        _ => max,
+    }
+}
+
+/// Which samples of a downsampled chunk a selection reads, from the function it feeds
+/// (Thanos `aggrsFromFunc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    Count,
+    Sum,
+    Min,
+    Max,
+    /// The counter aggregate, with counter resets applied across chunks.
+    Counter,
+    /// sum / count: what any other function (or a plain selector) reads.
+    Average,
+}
+
+impl Pick {
+    fn from_func(func: Option<&str>) -> Self {
+        let f = func.unwrap_or("");
+        if f == "min" || f.starts_with("min_") {
+            Pick::Min
+        } else if f == "max" || f.starts_with("max_") {
+            Pick::Max
+        } else if f == "count" || f.starts_with("count_") {
+            Pick::Count
+        } else if f.starts_with("sum_") {
+            // `sum` itself reads the samples (averages), not their window sums.
+            Pick::Sum
+        } else if matches!(
+            f,
+            "increase" | "rate" | "irate" | "resets" | "xincrease" | "xrate"
+        ) {
+            Pick::Counter
+        } else {
+            Pick::Average
+        }
+    }
+
+    /// The `aggregates` of the Series request.
+    fn aggregates(self) -> Vec<i32> {
+        let a = match self {
+            Pick::Count => Aggr::Count,
+            Pick::Sum => Aggr::Sum,
+            Pick::Min => Aggr::Min,
+            Pick::Max => Aggr::Max,
+            Pick::Counter => Aggr::Counter,
+            Pick::Average => return vec![Aggr::Count as i32, Aggr::Sum as i32],
+        };
+        vec![a as i32]
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Pick::Count => "count",
+            Pick::Sum => "sum",
+            Pick::Min => "min",
+            Pick::Max => "max",
+            Pick::Counter => "counter",
+            Pick::Average => "sum and count",
+        }
+    }
+}
+
+/// The bytes of an XOR chunk (native histograms are not supported by the engine).
+fn xor_data(c: &Chunk) -> Result<&Bytes> {
+    if c.r#type != chunk::Encoding::Xor as i32 {
+        return Err(Error::NotSupported(
+            "PromQL on native histogram chunks".into(),
+        ));
+    }
+    Ok(&c.data)
+}
+
+fn decode(c: &Chunk, labels: &Labels) -> Result<Decoded> {
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    decode_xor_into(xor_data(c)?, &mut ts, &mut vs)
+        .map_err(|e| Error::Storage(format!("corrupted chunk in series {labels}: {e}")))?;
+    Ok((ts, vs))
+}
+
+/// The samples one chunk contributes, and whether they are a downsampled counter (Thanos
+/// `chunkSeries.Iterator`: a single aggregate is read from its slot, falling back to `raw`;
+/// an average prefers `raw`, else divides sum by count).
+fn chunk_samples(c: &AggrChunk, pick: Pick, labels: &Labels) -> Result<(Decoded, bool)> {
+    let missing = || {
+        Error::Storage(format!(
+            "aggregate {} missing in downsampled chunk [{}, {}] of series {labels}",
+            pick.name(),
+            c.min_time,
+            c.max_time
+        ))
+    };
+    let slot = match pick {
+        Pick::Count => &c.count,
+        Pick::Sum => &c.sum,
+        Pick::Min => &c.min,
+        Pick::Max => &c.max,
+        Pick::Counter => &c.counter,
+        Pick::Average => {
+            if let Some(raw) = &c.raw {
+                return Ok((decode(raw, labels)?, false));
+            }
+            let (Some(count), Some(sum)) = (&c.count, &c.sum) else {
+                return Err(missing());
+            };
+            let (cts, cvs) = decode(count, labels)?;
+            let (sts, svs) = decode(sum, labels)?;
+            if cts != sts {
+                return Err(Error::Storage(format!(
+                    "sum and count of downsampled chunk [{}, {}] of series {labels} are not aligned",
+                    c.min_time, c.max_time
+                )));
+            }
+            let avg = svs.iter().zip(&cvs).map(|(s, n)| s / n).collect();
+            return Ok(((cts, avg), false));
+        }
+    };
+    match (slot, &c.raw) {
+        (Some(a), _) => Ok((decode(a, labels)?, pick == Pick::Counter)),
+        (None, Some(raw)) => Ok((decode(raw, labels)?, false)),
+        (None, None) => Err(missing()),
+    }
+}
+
+/// Decodes a min-time-sorted chunk list into one series (Thanos `chunkSeriesIterator`, or
+/// `ApplyCounterResetsSeriesIterator` when downsampled counters are read), keeping the
+/// samples in `[mint, maxt]`. Decoded not after the previous one are skipped.
+fn decode_list(
+    chunks: &[AggrChunk],
+    pick: Pick,
+    mint: i64,
+    maxt: i64,
+    labels: &Labels,
+) -> Result<Decoded> {
+    let mut parts = Vec::with_capacity(chunks.len());
+    let mut counter = false;
+    for c in chunks {
+        let (samples, is_counter) = chunk_samples(c, pick, labels)?;
+        counter |= is_counter;
+        parts.push(samples);
+    }
+    let (ts, vs) = if counter {
+        dedup::apply_counter_resets(&parts)
+    } else {
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        for (pts, pvs) in parts {
+            for (t, v) in pts.into_iter().zip(pvs) {
+                if ts.last().is_none_or(|&last| t > last) {
+                    ts.push(t);
+                    vs.push(v);
+                }
+            }
+        }
+        (ts, vs)
+    };
+    Ok(ts
+        .into_iter()
+        .zip(vs)
+        .filter(|&(t, _)| t >= mint && t <= maxt)
+        .unzip())
+}
+
+/// Adds one series. Raw chunks that are in order and do not overlap (the usual case) are kept
+/// compressed. Otherwise the samples are decoded: with deduplication, overlapping chunks (the
+/// replicas of the series) are split into non-overlapping lists and folded with Thanos'
+/// penalty algorithm; without it they are merged by timestamp, the first sample winning.
+/// Downsampled chunks are read through the aggregate the selection's function needs.
 fn push_series(
     out: &mut Vec<RawSeries>,
     labels: &[thanos::Label],
     mut chunks: Vec<AggrChunk>,
     req: &SelectRequest,
+    dedup: bool,
 ) -> Result<()> {
     chunks.retain(|c| c.max_time >= req.start && c.min_time <= req.end);
-    chunks.sort_by_key(|c| (c.min_time, c.max_time));
-    let mut data = Vec::with_capacity(chunks.len());
-    for c in &chunks {
-        let Some(raw) = &c.raw else {
-            return Err(Error::NotSupported(
-                "reading downsampled chunks without raw data".into(),
-            ));
-        };
-        if raw.r#type != chunk::Encoding::Xor as i32 {
-            return Err(Error::NotSupported(
-                "PromQL on native histogram chunks".into(),
-            ));
-        }
-        data.push(raw.data.clone());
-    }
-    if data.is_empty() {
+    if chunks.is_empty() {
         return Ok(());
     }
+    chunks.sort_by_key(|c| (c.min_time, c.max_time));
     let labels = labels_from_pb(labels);
+    let func = req.hints.func.as_deref();
+    let pick = Pick::from_func(func);
+    let all_raw = chunks.iter().all(|c| c.raw.is_some());
     let disjoint = chunks.windows(2).all(|w| w[1].min_time > w[0].max_time);
     let same_as_last = out.last().is_some_and(|l| l.labels == labels);
-    if disjoint && !same_as_last {
+    if all_raw && disjoint && !same_as_last {
+        let data = chunks
+            .iter()
+            .filter_map(|c| c.raw.as_ref())
+            .map(|raw| xor_data(raw).cloned())
+            .collect::<Result<Vec<_>>>()?;
         out.push(RawSeries::from_xor_chunks(labels, data));
         return Ok(());
     }
-    // Overlapping data: decode everything (including a previous run of the same series,
-    // which two stores can send when merged without deduplication) and merge.
-    let mut pairs: Vec<(i64, f64)> = Vec::new();
-    if same_as_last && let Some(last) = out.pop() {
-        let (ts, vs) = last.to_samples()?;
-        pairs.extend(ts.into_iter().zip(vs));
+    // A previous run of the same series (two stores can send one when merged without
+    // deduplication) is merged in too.
+    let previous = match same_as_last {
+        true => out.pop().map(|p| p.to_samples()).transpose()?,
+        false => None,
+    };
+    if dedup && !disjoint {
+        let mut replicas: Vec<Decoded> = previous.into_iter().collect();
+        for list in dedup::overlap_split(chunks) {
+            replicas.push(decode_list(&list, pick, req.start, req.end, &labels)?);
+        }
+        let (ts, vs) = dedup::penalty_merge(replicas, dedup::is_counter_func(func));
+        out.push(RawSeries::new(labels, ts, vs));
+        return Ok(());
     }
-    let (mut ts, mut vs) = (Vec::new(), Vec::new());
-    for d in &data {
-        decode_xor_into(d, &mut ts, &mut vs)
-            .map_err(|e| Error::Storage(format!("corrupted chunk in series {labels}: {e}")))?;
-    }
+    let (ts, vs) = if all_raw {
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        for c in chunks.iter().filter_map(|c| c.raw.as_ref()) {
+            decode_xor_into(xor_data(c)?, &mut ts, &mut vs)
+                .map_err(|e| Error::Storage(format!("corrupted chunk in series {labels}: {e}")))?;
+        }
+        (ts, vs)
+    } else {
+        decode_list(&chunks, pick, req.start, req.end, &labels)?
+    };
+    let mut pairs: Vec<(i64, f64)> = match previous {
+        Some((pts, pvs)) => pts.into_iter().zip(pvs).collect(),
+        None => Vec::new(),
+    };
     pairs.extend(ts.into_iter().zip(vs));
     pairs.sort_by_key(|p| p.0); // stable: the earlier sample for a timestamp wins
     pairs.dedup_by_key(|p| p.0);
