@@ -103,6 +103,10 @@ fn local_serves_its_bucket_until_sigterm() {
             "127.0.0.1:0",
             "--store.http-address",
             "127.0.0.1:0",
+            "--query.http-address",
+            "127.0.0.1:0",
+            "--query.grpc-address",
+            "127.0.0.1:0",
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -120,9 +124,17 @@ fn local_serves_its_bucket_until_sigterm() {
                 .unwrap();
         }
     };
+    let query_http: std::net::SocketAddr = loop {
+        let line = lines.next().expect("strata local exited early").unwrap();
+        if let Some(rest) =
+            line.strip_prefix("strata query: web page and Prometheus HTTP API on http://")
+        {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
     assert!(data.join("bucket.yml").exists());
-    let get = |path: &str| {
-        let mut s = std::net::TcpStream::connect(http).unwrap();
+    let get_from = |addr: std::net::SocketAddr, path: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
         write!(
             s,
             "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -132,6 +144,7 @@ fn local_serves_its_bucket_until_sigterm() {
         s.read_to_string(&mut out).unwrap();
         out
     };
+    let get = |path: &str| get_from(http, path);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !get("/-/ready").starts_with("HTTP/1.1 200") {
         assert!(std::time::Instant::now() < deadline, "never ready");
@@ -140,6 +153,25 @@ fn local_serves_its_bucket_until_sigterm() {
     let blocks = get("/api/v1/blocks");
     assert!(blocks.contains("\"cluster\":\"local\""), "{blocks}");
     assert!(blocks.contains("\"numSamples\":2"), "{blocks}");
+
+    // The querier answers from the bucket through the gateway.
+    while !get_from(query_http, "/-/ready").starts_with("HTTP/1.1 200") {
+        assert!(std::time::Instant::now() < deadline, "querier never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let answer = loop {
+        let a = get_from(query_http, "/api/v1/query?query=up&time=1700000016");
+        if a.contains("\"value\"") || std::time::Instant::now() > deadline {
+            break a;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        answer.contains(
+            r#"{"metric":{"__name__":"up","cluster":"local","job":"a"},"value":[1700000016,"0"]}"#
+        ),
+        "{answer}"
+    );
 
     // SIGTERM stops it cleanly.
     let status = std::process::Command::new("kill")

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 pub mod prometheus;
+pub mod strata;
 
 /// A tiny deterministic PRNG (xorshift64*), so failures reproduce.
 pub struct Rng(u64);

@@ -692,7 +692,8 @@ async fn thanos_parameters_reach_the_stores() {
     );
     let r = rec.last_series();
     assert!(r.partial_response_disabled);
-    assert_eq!(r.without_replica_labels, vec!["replica".to_string()]);
+    // Replicas are read whole (labels kept) and deduplicated in the querier.
+    assert!(r.without_replica_labels.is_empty());
     assert_eq!(r.max_resolution_window, 0);
 
     // Range queries: auto resolution is step/5 when asked for; explicit values win.
@@ -720,7 +721,9 @@ async fn thanos_parameters_reach_the_stores() {
     assert!(!r.partial_response_disabled);
     let (s, _) = get(&app, &format!("{base}&replicaLabels[]=x&replicaLabels[]=y")).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(rec.last_series().without_replica_labels, vec!["x", "y"]);
+    // (The replicas are merged in the querier; tests/querier_e2e.rs checks that
+    // replicaLabels[] overrides the flag.)
+    assert!(rec.last_series().without_replica_labels.is_empty());
 
     // Series requests skip chunks and cover the requested range.
     let (s, _) = get(&app, "/api/v1/series?match[]=up&start=10&end=20.5").await;

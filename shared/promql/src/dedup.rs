@@ -1,9 +1,6 @@
 //! Thanos' replica deduplication and counter handling for the store reader (thanos.md §3, §5):
-//! `OverlapSplit` (a series' overlapping chunks into non-overlapping replica lists), the
-//! penalty iterator that folds the replicas pairwise (`((r0⊕r1)⊕r2)…`) with the counter
+//! the penalty iterator that folds whole replicas pairwise (`((r0⊕r1)⊕r2)…`) with the counter
 //! adjustment on replica switches, and `ApplyCounterResets` for downsampled counter chunks.
-
-use strata_storeapi::pb::thanos::AggrChunk;
 
 /// The decoded samples of one replica: timestamps ascending, values alongside.
 pub(crate) type Decoded = (Vec<i64>, Vec<f64>);
@@ -14,22 +11,6 @@ const INITIAL_PENALTY: i64 = 5000;
 /// Functions whose input is deduplicated as a counter (Thanos `isCounter`).
 pub(crate) fn is_counter_func(func: Option<&str>) -> bool {
     matches!(func, Some("rate" | "increase" | "irate" | "resets"))
-}
-
-/// Thanos `OverlapSplit`: splits chunks sorted by min time into lists that do not overlap.
-/// A chunk joins the first list whose last chunk ends before it starts, else starts a new one.
-pub(crate) fn overlap_split(chunks: Vec<AggrChunk>) -> Vec<Vec<AggrChunk>> {
-    let mut lists: Vec<Vec<AggrChunk>> = Vec::new();
-    for c in chunks {
-        let slot = lists
-            .iter_mut()
-            .find(|l| l.last().is_none_or(|last| last.max_time < c.min_time));
-        match slot {
-            Some(list) => list.push(c),
-            None => lists.push(vec![c]),
-        }
-    }
-    lists
 }
 
 /// Thanos `ApplyCounterResetsSeriesIterator` over decoded chunks in order: NaN samples are
@@ -509,28 +490,6 @@ mod tests {
         assert_eq!(merged(&[&[(1, 1.0)]], false), vec![(1, 1.0)]);
         assert_eq!(merged(&[&[], &[(1, 1.0)]], true), vec![(1, 1.0)]);
         assert_eq!(merged(&[&[(1, 1.0)], &[]], true), vec![(1, 1.0)]);
-    }
-
-    #[test]
-    fn overlap_split_puts_each_chunk_in_the_first_list_it_fits() {
-        let c = |min, max| AggrChunk {
-            min_time: min,
-            max_time: max,
-            ..Default::default()
-        };
-        let lists = overlap_split(vec![c(0, 10), c(5, 15), c(11, 20), c(12, 30), c(16, 40)]);
-        let spans: Vec<Vec<(i64, i64)>> = lists
-            .iter()
-            .map(|l| l.iter().map(|c| (c.min_time, c.max_time)).collect())
-            .collect();
-        assert_eq!(
-            spans,
-            vec![
-                vec![(0, 10), (11, 20)],
-                vec![(5, 15), (16, 40)],
-                vec![(12, 30)]
-            ]
-        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! with Thanos' penalty deduplication of HA replicas ([`crate::dedup`]) when asked, and
 //! reading downsampled chunks through the aggregate the enclosing function needs.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -192,9 +193,9 @@ impl StoreQueryable {
         }
     }
 
-    /// Deduplicates HA replicas: the stores drop `replica_labels` (Thanos
-    /// `without_replica_labels`) and the replicas' samples are merged with Thanos' penalty
-    /// algorithm. Empty: no deduplication.
+    /// Deduplicates HA replicas: series equal but for `replica_labels` are merged with
+    /// Thanos' penalty algorithm (one whole replica at a time) and lose those labels. Empty: no
+    /// deduplication.
     pub fn with_dedup(mut self, replica_labels: Vec<String>) -> Self {
         self.replica_labels = replica_labels;
         self
@@ -232,7 +233,6 @@ impl StoreQueryable {
             matchers: req.matchers.iter().map(matcher_to_pb).collect(),
             partial_response_disabled: !self.partial_response,
             partial_response_strategy: strategy as i32,
-            without_replica_labels: self.replica_labels.clone(),
             max_resolution_window: max_resolution_for(
                 self.max_resolution,
                 h.range_ms,
@@ -264,7 +264,11 @@ impl Queryable for StoreQueryable {
             .series(&self.ctx, self.request(&req))
             .await
             .map_err(|e| Error::Storage(e.to_string()))?;
-        let dedup = !self.replica_labels.is_empty();
+        // Replicas are read as separate series (replica labels kept) and merged afterwards,
+        // one whole replica at a time, so the penalty algorithm never mixes chunks of
+        // different replicas by their time ranges (Thanos strips the labels in the stores and
+        // splits the merged chunks by overlap instead, which can switch replicas at block
+        // boundaries and drop a sample there).
         let mut out: Vec<RawSeries> = Vec::new();
         let mut warnings = Vec::new();
         // Chunks of the series being assembled (a series may span several frames).
@@ -276,7 +280,7 @@ impl Queryable for StoreQueryable {
                     Some((labels, chunks)) if *labels == s.labels => chunks.extend(s.chunks),
                     _ => {
                         if let Some((labels, chunks)) = pending.take() {
-                            push_series(&mut out, &labels, chunks, &req, dedup)?;
+                            push_series(&mut out, &labels, chunks, &req)?;
                         }
                         pending = Some((s.labels, s.chunks));
                     }
@@ -286,10 +290,51 @@ impl Queryable for StoreQueryable {
             }
         }
         if let Some((labels, chunks)) = pending.take() {
-            push_series(&mut out, &labels, chunks, &req, dedup)?;
+            push_series(&mut out, &labels, chunks, &req)?;
+        }
+        if !self.replica_labels.is_empty() {
+            let counter = dedup::is_counter_func(req.hints.func.as_deref());
+            out = dedup_replicas(out, &self.replica_labels, counter)?;
         }
         Ok((out, warnings))
     }
+}
+
+/// Deduplicates HA replicas: series equal but for `replica_labels` are merged with Thanos'
+/// penalty algorithm, replicas taken in label order; the result is sorted by the remaining
+/// labels.
+fn dedup_replicas(
+    series: Vec<RawSeries>,
+    replica_labels: &[String],
+    counter: bool,
+) -> Result<Vec<RawSeries>> {
+    let mut groups: BTreeMap<Labels, Vec<RawSeries>> = BTreeMap::new();
+    for s in series {
+        let mut key = s.labels.clone();
+        for l in replica_labels {
+            key.remove(l);
+        }
+        groups.entry(key).or_default().push(s);
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (key, mut members) in groups {
+        if members.len() == 1
+            && let Some(only) = members.pop()
+        {
+            out.push(RawSeries {
+                labels: key,
+                samples: only.samples,
+            });
+            continue;
+        }
+        let replicas = members
+            .iter()
+            .map(RawSeries::to_samples)
+            .collect::<Result<Vec<Decoded>>>()?;
+        let (ts, vs) = dedup::penalty_merge(replicas, counter);
+        out.push(RawSeries::new(key, ts, vs));
+    }
+    Ok(out)
 }
 
 /// Functions the querier never reads coarser data for than half their range, so each window
@@ -475,16 +520,14 @@ fn decode_list(
 }
 
 /// Adds one series. Raw chunks that are in order and do not overlap (the usual case) are kept
-/// compressed. Otherwise the samples are decoded: with deduplication, overlapping chunks (the
-/// replicas of the series) are split into non-overlapping lists and folded with Thanos'
-/// penalty algorithm; without it they are merged by timestamp, the first sample winning.
+/// compressed. Otherwise (the same series from several blocks or stores) the samples are
+/// decoded and merged by timestamp, the first sample winning.
 /// Downsampled chunks are read through the aggregate the selection's function needs.
 fn push_series(
     out: &mut Vec<RawSeries>,
     labels: &[thanos::Label],
     mut chunks: Vec<AggrChunk>,
     req: &SelectRequest,
-    dedup: bool,
 ) -> Result<()> {
     chunks.retain(|c| c.max_time >= req.start && c.min_time <= req.end);
     if chunks.is_empty() {
@@ -512,15 +555,6 @@ fn push_series(
         true => out.pop().map(|p| p.to_samples()).transpose()?,
         false => None,
     };
-    if dedup && !disjoint {
-        let mut replicas: Vec<Decoded> = previous.into_iter().collect();
-        for list in dedup::overlap_split(chunks) {
-            replicas.push(decode_list(&list, pick, req.start, req.end, &labels)?);
-        }
-        let (ts, vs) = dedup::penalty_merge(replicas, dedup::is_counter_func(func));
-        out.push(RawSeries::new(labels, ts, vs));
-        return Ok(());
-    }
     let (ts, vs) = if all_raw {
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         for c in chunks.iter().filter_map(|c| c.raw.as_ref()) {
