@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod endpoints;
+pub mod metrics;
 pub mod service;
 pub mod ui;
 
@@ -80,6 +81,8 @@ pub struct Querier {
     pub endpoints: Arc<EndpointSet>,
     /// Bounds concurrent queries (`--query.max-concurrent`).
     pub concurrency: Arc<tokio::sync::Semaphore>,
+    /// HTTP request metrics.
+    pub metrics: Arc<metrics::HttpMetrics>,
 }
 
 impl Querier {
@@ -96,6 +99,7 @@ impl Querier {
             engine,
             endpoints,
             concurrency,
+            metrics: Arc::default(),
         }
     }
 
@@ -119,8 +123,13 @@ impl Querier {
 
 /// The whole HTTP surface: the API under `/api/v1`, the web page at `/`.
 pub fn router(querier: Arc<Querier>) -> Router {
+    let metrics = Arc::clone(&querier.metrics);
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .with_state(querier)
 }

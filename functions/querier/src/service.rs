@@ -53,6 +53,7 @@ pub async fn run(
     let health = Health::new("query");
     health.register(|r| endpoints.register_metrics(r));
     let querier = Arc::new(Querier::new(config, Arc::clone(&endpoints)));
+    health.register(|r| querier.metrics.register(r));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {

@@ -814,3 +814,36 @@ async fn range_without_step_uses_thanos_default() {
     assert_eq!(b.matches("\"1\"]").count(), 251, "{b}");
     assert!(b.contains(r#"[[0,"1"],[4,"1"],[8,"1"]"#), "{b}");
 }
+
+#[tokio::test]
+async fn http_metrics_count_requests_by_route_and_code() {
+    let endpoints = Arc::new(EndpointSet::from_stores(vec![(
+        main_store().into_store(),
+        StoreMeta::unknown("mem"),
+    )]));
+    let querier = Arc::new(Querier::new(QuerierConfig::default(), endpoints));
+    let app = router(Arc::clone(&querier));
+    assert_eq!(
+        get(&app, "/api/v1/query?query=up&time=30").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&app, "/api/v1/query?query=up&time=30").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&app, "/api/v1/query?query=sum(").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let mut registry = prometheus_client::registry::Registry::default();
+    querier.metrics.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    for want in [
+        r#"http_requests_total{handler="/api/v1/query",code="200",method="GET"} 2"#,
+        r#"http_requests_total{handler="/api/v1/query",code="400",method="GET"} 1"#,
+        r#"http_request_duration_seconds_count{handler="/api/v1/query"} 3"#,
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+}
