@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
+pub mod bench_data;
 pub mod prometheus;
 pub mod strata;
 
