@@ -5,4 +5,5 @@
 
 pub mod head;
 pub mod remote_write;
+pub mod tenants;
 pub mod wal;
