@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod flags;
 mod local;
 mod query;
+mod receive;
 mod store;
 
 use flags::parse_positive_duration_ms;
@@ -53,7 +54,7 @@ enum Command {
     /// Query frontend: splits, retries and caches range queries.
     QueryFrontend(Unbuilt),
     /// Receive: Prometheus remote write in, blocks out.
-    Receive(Unbuilt),
+    Receive(receive::ReceiveArgs),
     /// Ruler: evaluates recording and alerting rules against a querier.
     Rule(Unbuilt),
     /// Compactor: merges blocks, downsamples and applies retention in a bucket.
@@ -201,7 +202,7 @@ async fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Store(args) => store::run_store(args).await.map(|()| ExitCode::SUCCESS),
         Command::Query(args) => query::run_query(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Receive(_) => unbuilt("receive", 6),
+        Command::Receive(args) => receive::run_receive(args).await.map(|()| ExitCode::SUCCESS),
         Command::Sidecar(_) => unbuilt("sidecar", 0),
         Command::QueryFrontend(_) => unbuilt("query-frontend", 0),
         Command::Rule(_) => unbuilt("rule", 0),

@@ -10,14 +10,7 @@ fn strata() -> Command {
 
 #[test]
 fn unbuilt_components_say_so_and_exit_2() {
-    for c in [
-        "receive",
-        "sidecar",
-        "rule",
-        "compact",
-        "downsample",
-        "query-frontend",
-    ] {
+    for c in ["sidecar", "rule", "compact", "downsample", "query-frontend"] {
         let out = strata().args([c, "--some.flag=1"]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{c}");
         let err = String::from_utf8_lossy(&out.stderr);

@@ -4,6 +4,10 @@
 //! service, tenancy, block cutting/upload, the StoreAPI and replication build on these.
 
 pub mod head;
+pub mod http;
 pub mod remote_write;
+pub mod service;
+pub mod shipper;
+pub mod store;
 pub mod tenants;
 pub mod wal;

@@ -1,0 +1,297 @@
+//! The long-running `strata receive` service (Thanos receive, reference/thanos.md §7, as an
+//! ingestor: no hashring yet).
+//!
+//! [`run`] binds every listener first (so a busy port fails at once), serves the probes and
+//! `/metrics` on the HTTP address straight away (`/-/ready` answers 503 meanwhile), opens the
+//! [`MultiTsdb`] on the blocking pool (replaying every tenant's WAL), calls `on_started`,
+//! serves the StoreAPI over every tenant ([`MultiTsdb::store`]) on the gRPC address and
+//! remote write ([`crate::http`]) on the remote write address, and only then turns ready.
+//! Until then new connections wait in the backlog.
+//!
+//! On shutdown: not ready (new writes get 503), the servers stop accepting and finish the
+//! requests in flight (an acknowledged write is always complete), then every tenant's WAL is
+//! `fsync`ed ([`MultiTsdb::sync`]).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use strata_runtime::Health;
+use tokio::net::TcpListener;
+
+use crate::http::{HttpError, HttpOptions, ReceiveHttp};
+use crate::tenants::{MultiTsdb, TenantError, TenantOptions};
+
+/// Default `--remote-write.address` (Thanos: `0.0.0.0:19291`; strata ports on loopback).
+pub const DEFAULT_REMOTE_WRITE_ADDRESS: &str = "127.0.0.1:10908";
+/// Default `--grpc-address` (the StoreAPI).
+pub const DEFAULT_GRPC_ADDRESS: &str = "127.0.0.1:10907";
+/// Default `--http-address` (`/metrics` and probes).
+pub const DEFAULT_HTTP_ADDRESS: &str = "127.0.0.1:10909";
+
+/// Everything `strata receive` is configured with.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Tenant storage (`--tsdb.path`, labels, limits, WAL policy).
+    pub tenants: TenantOptions,
+    /// The remote write endpoint (tenancy, body limit).
+    pub http: HttpOptions,
+    /// `--remote-write.address`: where `POST /api/v1/receive` is served.
+    pub remote_write_address: String,
+    /// `--grpc-address`: the StoreAPI.
+    pub grpc_address: String,
+    /// `--http-address`: `/metrics`, `/-/healthy`, `/-/ready`.
+    pub http_address: String,
+}
+
+impl ServiceConfig {
+    /// Defaults for everything but the storage.
+    pub fn new(tenants: TenantOptions) -> Self {
+        Self {
+            tenants,
+            http: HttpOptions::default(),
+            remote_write_address: DEFAULT_REMOTE_WRITE_ADDRESS.to_string(),
+            grpc_address: DEFAULT_GRPC_ADDRESS.to_string(),
+            http_address: DEFAULT_HTTP_ADDRESS.to_string(),
+        }
+    }
+}
+
+/// What is running, for the caller's start-up message and for in-process users (`strata
+/// local`) that query the tenants directly.
+#[derive(Debug)]
+pub struct Running {
+    /// Bound remote write address.
+    pub remote_write_addr: SocketAddr,
+    /// Bound StoreAPI (gRPC) address.
+    pub grpc_addr: SocketAddr,
+    /// Bound HTTP address (metrics, probes).
+    pub http_addr: SocketAddr,
+    /// The tenants' storage.
+    pub tsdb: Arc<MultiTsdb>,
+    /// The probes' state.
+    pub health: Health,
+}
+
+/// Errors of the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The remote write options are invalid.
+    #[error(transparent)]
+    Options(#[from] HttpError),
+    /// The tenant storage could not be opened (or synced at shutdown).
+    #[error("TSDB: {0}")]
+    Open(#[from] TenantError),
+    /// A listener could not be bound or a server failed.
+    #[error("{0}")]
+    Serve(String),
+}
+
+async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServiceError> {
+    let l = TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServiceError::Serve(format!("cannot listen on {addr}: {e}")))?;
+    let local = l
+        .local_addr()
+        .map_err(|e| ServiceError::Serve(format!("{addr}: {e}")))?;
+    Ok((l, local))
+}
+
+/// Runs the receiver until `shutdown` resolves (see the module docs).
+pub async fn run(
+    cfg: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_started: impl FnOnce(&Running),
+) -> Result<(), ServiceError> {
+    let health = Health::new("receive");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    let (rw_listener, remote_write_addr) = bind(&cfg.remote_write_address).await?;
+    let (grpc_listener, grpc_addr) = bind(&cfg.grpc_address).await?;
+    let (http_addr, probes) =
+        strata_runtime::bind_http(&cfg.http_address, health.router(), stopped())
+            .await
+            .map_err(|e| ServiceError::Serve(e.to_string()))?;
+    let probes_task = tokio::spawn(probes);
+
+    let opts = cfg.tenants.clone();
+    let opened = tokio::task::spawn_blocking(move || MultiTsdb::open(opts)).await;
+    let tsdb = match opened {
+        Ok(Ok(t)) => Arc::new(t),
+        Ok(Err(e)) => return Err(stop(&stop_tx, probes_task, ServiceError::Open(e)).await),
+        Err(e) => {
+            let err = ServiceError::Serve(format!("opening the TSDBs: {e}"));
+            return Err(stop(&stop_tx, probes_task, err).await);
+        }
+    };
+    let receive = match ReceiveHttp::new(Arc::clone(&tsdb), health.clone(), cfg.http.clone()) {
+        Ok(r) => r,
+        Err(e) => return Err(stop(&stop_tx, probes_task, e.into()).await),
+    };
+    health.register(|r| receive.register_metrics(r));
+
+    let running = Running {
+        remote_write_addr,
+        grpc_addr,
+        http_addr,
+        tsdb: Arc::clone(&tsdb),
+        health: health.clone(),
+    };
+    on_started(&running);
+    drop(running);
+    tracing::info!(%remote_write_addr, %grpc_addr, %http_addr, "receive listening");
+
+    let grpc_task = tokio::spawn(strata_storeapi::server::serve(
+        grpc_listener,
+        tsdb.store(),
+        stopped(),
+    ));
+
+    let rw_router = receive.router();
+    drop(receive);
+    let rw_stopped = stopped();
+    let rw_task = tokio::spawn(async move {
+        axum::serve(rw_listener, rw_router)
+            .with_graceful_shutdown(rw_stopped)
+            .await
+    });
+    health.set_ready(true);
+
+    shutdown.await;
+    tracing::info!("receive shutting down");
+    health.set_ready(false);
+    let _ = stop_tx.send(true);
+    let rw_res = rw_task.await;
+    let grpc_res = grpc_task.await;
+    let probes_res = probes_task.await;
+    // The servers are done: no append is in flight.
+    let synced = tokio::task::spawn_blocking(move || tsdb.sync()).await;
+    if let Ok(Err(e)) = rw_res {
+        return Err(ServiceError::Serve(format!("remote write server: {e}")));
+    }
+    if let Ok(Err(e)) = grpc_res {
+        return Err(ServiceError::Serve(format!("gRPC server: {e}")));
+    }
+    if let Ok(Err(e)) = probes_res {
+        return Err(ServiceError::Serve(format!("HTTP server: {e}")));
+    }
+    match synced {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServiceError::Open(e)),
+        Err(e) => Err(ServiceError::Serve(format!("syncing the WALs: {e}"))),
+    }
+}
+
+/// Stops the probe server after a start-up failure and hands back the error.
+async fn stop<T>(
+    stop_tx: &tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<T>,
+    err: ServiceError,
+) -> ServiceError {
+    let _ = stop_tx.send(true);
+    let _ = task.await;
+    err
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::head::HeadOptions;
+    use strata_tsdb::labels::Labels;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let code = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap();
+        (code, out)
+    }
+
+    fn config(dir: &std::path::Path) -> ServiceConfig {
+        let mut cfg = ServiceConfig::new(TenantOptions {
+            dir: dir.to_path_buf(),
+            head: HeadOptions::default(),
+            tenant_label: "tenant_id".to_string(),
+            external_labels: Labels::empty(),
+            max_series_per_tenant: 0,
+        });
+        cfg.remote_write_address = "127.0.0.1:0".to_string();
+        cfg.grpc_address = "127.0.0.1:0".to_string();
+        cfg.http_address = "127.0.0.1:0".to_string();
+        cfg
+    }
+
+    #[tokio::test]
+    async fn serves_probes_metrics_and_remote_write_then_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run(
+            config(dir.path()),
+            async {
+                let _ = stop_rx.await;
+            },
+            move |r| {
+                let _ = addr_tx.send((r.remote_write_addr, r.http_addr));
+            },
+        ));
+        let (rw, http_addr) = addr_rx.await.unwrap();
+        // Ready shortly after start.
+        let mut ready = false;
+        for _ in 0..100 {
+            if http(http_addr, "GET", "/-/ready", b"").await.0 == 200 {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(ready);
+        assert_eq!(http(http_addr, "GET", "/-/healthy", b"").await.0, 200);
+        // A metadata-only write is accepted; garbage is refused with the reason.
+        let empty = crate::remote_write::encode(&[]).unwrap();
+        assert_eq!(http(rw, "POST", "/api/v1/receive", &empty).await.0, 200);
+        let (code, text) = http(rw, "POST", "/api/v1/receive", b"garbage").await;
+        assert_eq!(code, 400, "{text}");
+        assert!(text.contains("snappy decode error"), "{text}");
+        let (_, metrics) = http(http_addr, "GET", "/metrics", b"").await;
+        assert!(
+            metrics
+                .contains(r#"http_requests_total{handler="receive",code="400",method="post"} 1"#),
+            "{metrics}"
+        );
+        stop_tx.send(()).unwrap();
+        task.await.unwrap().unwrap();
+        assert!(tokio::net::TcpStream::connect(rw).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_busy_port_fails_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut cfg = config(dir.path());
+        cfg.remote_write_address = taken.local_addr().unwrap().to_string();
+        let res = run(cfg, std::future::pending(), |_| panic!("not started")).await;
+        assert!(
+            matches!(&res, Err(ServiceError::Serve(m)) if m.contains("cannot listen")),
+            "{res:?}"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! `strata receive`: Prometheus remote write in, per-tenant heads with a write-ahead log.
+//! Flags keep Thanos' names and defaults, except the listen addresses, which default to the
+//! strata ports on 127.0.0.1 (DESIGN.md), and two flags Thanos does not have:
+//!
+//! * `--receive.max-body-size` (Thanos sets this in its limits file as
+//!   `write.default.request.size_bytes_limit`): larger compressed bodies get 413.
+//! * `--tsdb.wal-fsync`: when the WAL is `fsync`ed. A sample is acknowledged once its WAL
+//!   record is written to the OS (it survives a crash or `kill -9` of the process either
+//!   way); `always` also `fsync`s before acknowledging (survives an OS crash or power loss,
+//!   slower); a duration `fsync`s in the background at most that often (an OS crash may lose
+//!   up to that much). Default `1s`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use strata_receive::head::{HeadOptions, SyncPolicy};
+use strata_receive::http::{DEFAULT_TENANT_HEADER, DEFAULT_TENANT_ID, HttpOptions};
+use strata_receive::remote_write::DecodeOptions;
+use strata_receive::service::{ServiceConfig, run};
+use strata_receive::tenants::TenantOptions;
+use strata_tsdb::labels::Labels;
+
+use crate::ObjstoreFlags;
+use crate::flags::parse_duration_ms;
+
+/// Flags of `strata receive`.
+#[derive(Debug, Args)]
+pub(crate) struct ReceiveArgs {
+    /// Data directory: one sub-directory (WAL, blocks) per tenant.
+    #[arg(long = "tsdb.path", env = "STRATA_TSDB_PATH", default_value = "./data")]
+    tsdb_path: PathBuf,
+    #[command(flatten)]
+    objstore: ObjstoreFlags,
+    /// External label `name=value` announced for every tenant (repeatable).
+    #[arg(long = "label", value_parser = crate::parse_label)]
+    labels: Vec<(String, String)>,
+    /// Listen address for Prometheus remote write (`POST /api/v1/receive`).
+    #[arg(long = "remote-write.address", default_value = "127.0.0.1:10908")]
+    remote_write_address: String,
+    /// Listen address for the StoreAPI (gRPC).
+    #[arg(long = "grpc-address", default_value = "127.0.0.1:10907")]
+    grpc_address: String,
+    /// Listen address for /metrics, /-/healthy and /-/ready.
+    #[arg(long = "http-address", default_value = "127.0.0.1:10909")]
+    http_address: String,
+    /// HTTP header naming the tenant of a write request (case-insensitive).
+    #[arg(long = "receive.tenant-header", default_value = DEFAULT_TENANT_HEADER)]
+    tenant_header: String,
+    /// Tenant of write requests without the tenant header.
+    #[arg(long = "receive.default-tenant-id", default_value = DEFAULT_TENANT_ID)]
+    default_tenant: String,
+    /// Name of the external label carrying the tenant.
+    #[arg(long = "receive.tenant-label-name", default_value = "tenant_id")]
+    tenant_label: String,
+    /// Maximum number of active series per tenant; a write that would create more gets 429
+    /// (0 = unlimited).
+    #[arg(long = "receive.max-series-per-tenant", default_value_t = 0)]
+    max_series_per_tenant: usize,
+    /// Largest accepted (compressed) remote write body, e.g. 32MiB; larger ones get 413.
+    #[arg(long = "receive.max-body-size", default_value = "32MiB", value_parser = strata_units::parse_bytes)]
+    max_body_size: u64,
+    /// How long local blocks are kept (0d = forever).
+    #[arg(long = "tsdb.retention", default_value = "15d", value_parser = parse_duration_ms)]
+    retention_ms: i64,
+    /// When the WAL is fsynced: `always` (before every acknowledgement) or a duration (in the
+    /// background at most that often). Acknowledged samples survive a process crash either way.
+    #[arg(long = "tsdb.wal-fsync", default_value = "1s", value_parser = parse_sync_policy)]
+    wal_fsync: SyncPolicy,
+}
+
+/// `always` or a positive duration.
+fn parse_sync_policy(s: &str) -> Result<SyncPolicy, String> {
+    if s.eq_ignore_ascii_case("always") {
+        return Ok(SyncPolicy::Always);
+    }
+    match parse_duration_ms(s) {
+        Ok(0) => Ok(SyncPolicy::Always),
+        Ok(ms) => Ok(SyncPolicy::Interval(Duration::from_millis(ms as u64))),
+        Err(_) => Err(format!(
+            "{s:?} is neither `always` nor a duration such as 1s"
+        )),
+    }
+}
+
+pub(crate) async fn run_receive(a: ReceiveArgs) -> Result<()> {
+    if a.objstore.config_file.is_some() || a.objstore.config.is_some() {
+        // Validate the configuration now; block upload is not wired in yet.
+        let _bucket = a.objstore.build()?;
+        tracing::warn!("block upload is not built yet: blocks stay in --tsdb.path");
+    }
+    tracing::info!(
+        retention_ms = a.retention_ms,
+        "local block retention (applied once blocks are cut)"
+    );
+    let tenants = TenantOptions {
+        dir: a.tsdb_path.clone(),
+        head: HeadOptions {
+            sync: a.wal_fsync,
+            ..HeadOptions::default()
+        },
+        tenant_label: a.tenant_label,
+        external_labels: Labels::from_pairs(a.labels),
+        max_series_per_tenant: a.max_series_per_tenant,
+    };
+    let http = HttpOptions {
+        tenant_header: a.tenant_header,
+        default_tenant: a.default_tenant,
+        max_body_bytes: usize::try_from(a.max_body_size).unwrap_or(usize::MAX),
+        decode: DecodeOptions::default(),
+    };
+    let cfg = ServiceConfig {
+        tenants,
+        http,
+        remote_write_address: a.remote_write_address,
+        grpc_address: a.grpc_address,
+        http_address: a.http_address,
+    };
+    run(cfg, strata_runtime::shutdown_signal(), |r| {
+        eprintln!(
+            "strata receive: remote write on http://{}/api/v1/receive, StoreAPI on {} (gRPC), metrics on http://{}/metrics, data in {}",
+            r.remote_write_addr,
+            r.grpc_addr,
+            r.http_addr,
+            a.tsdb_path.display()
+        );
+    })
+    .await
+    .context("receive")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_policies_parse() {
+        assert_eq!(parse_sync_policy("always"), Ok(SyncPolicy::Always));
+        assert_eq!(parse_sync_policy("0s"), Ok(SyncPolicy::Always));
+        assert_eq!(
+            parse_sync_policy("250ms"),
+            Ok(SyncPolicy::Interval(Duration::from_millis(250)))
+        );
+        assert!(parse_sync_policy("sometimes").is_err());
+    }
+}

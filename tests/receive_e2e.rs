@@ -1,0 +1,603 @@
+//! `strata receive` as real processes (free ports, killed on drop):
+//! - the bad input table over HTTP: each malformed request gets its documented status and the
+//!   receiver keeps serving;
+//! - crash safety: a load generator writes numbered samples while the receiver is `kill -9`ed
+//!   and restarted on the same `--tsdb.path` six times; every acknowledged sample is read back
+//!   through the StoreAPI;
+//! - real Prometheus (Debian's 2.42) remote-writing to it: `strata query` over receive's
+//!   StoreAPI returns the same samples as Prometheus' own API.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::prometheus::{LabelMap, PromValue, compare, http_get, parse_response, url_encode};
+use common::strata::{free_port, start_query};
+use futures::StreamExt;
+use strata_receive::remote_write;
+use strata_storeapi::Store;
+use strata_storeapi::pb::prometheus::{
+    Label as PbLabel, MetricMetadata, Sample, TimeSeries, WriteRequest,
+};
+use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
+use strata_tsdb::labels::Labels;
+
+/// A running `strata receive`; killed on drop.
+struct Receiver {
+    child: Child,
+    rw: SocketAddr,
+    grpc: SocketAddr,
+    http: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Receiver {
+    /// Start `strata receive --tsdb.path <tsdb>` with `extra` flags, logging to `log`, and
+    /// wait until it is ready.
+    fn start(tsdb: &Path, log: &Path, extra: &[&str]) -> Receiver {
+        let file = std::fs::File::create(log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("receive")
+            .arg("--tsdb.path")
+            .arg(tsdb)
+            .args([
+                "--remote-write.address=127.0.0.1:0",
+                "--grpc-address=127.0.0.1:0",
+                "--http-address=127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let unset: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let mut r = Receiver {
+            child,
+            rw: unset,
+            grpc: unset,
+            http: unset,
+            log: log.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // `strata receive: remote write on http://A/api/v1/receive, StoreAPI on B (gRPC),
+            // metrics on http://C/metrics, data in …`
+            let text = std::fs::read_to_string(&r.log).unwrap_or_default();
+            let between = |l: &str, a: &str, b: &str| -> Option<SocketAddr> {
+                l.split(a).nth(1)?.split(b).next()?.parse().ok()
+            };
+            let found = text.lines().find_map(|l| {
+                Some((
+                    between(l, "remote write on http://", "/api/v1/receive")?,
+                    between(l, "StoreAPI on ", " (gRPC)")?,
+                    between(l, "metrics on http://", "/metrics")?,
+                ))
+            });
+            if let Some((rw, grpc, http)) = found {
+                (r.rw, r.grpc, r.http) = (rw, grpc, http);
+                break;
+            }
+            r.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "no start-up line:\n{}",
+                r.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        loop {
+            r.assert_running();
+            if matches!(http_get(r.http, "/-/ready"), Ok((200, _))) {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "not ready:\n{}", r.log_tail());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("strata receive exited with {status}:\n{}", self.log_tail());
+        }
+    }
+
+    /// `kill -9` (the drop reaps it).
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn write(&self, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+        post(self.rw, headers, body)
+    }
+}
+
+/// `POST /api/v1/receive` as Prometheus sends it; returns status and body text.
+fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.write_all(request_head(addr, headers, body.len()).as_bytes())?;
+    s.write_all(body)?;
+    read_response(&mut s)
+}
+
+fn request_head(addr: SocketAddr, headers: &[(&str, &str)], len: usize) -> String {
+    let mut head = format!(
+        "POST /api/v1/receive HTTP/1.1\r\nHost: {addr}\r\nContent-Encoding: snappy\r\n\
+         Content-Type: application/x-protobuf\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n\
+         Content-Length: {len}\r\nConnection: close\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Reads a response until EOF; a reset after the response arrived is fine (the server may
+/// close without reading a body it refused).
+fn read_response(s: &mut TcpStream) -> std::io::Result<(u16, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if buf.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, text.clone());
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(bad)?;
+    let body = text.split_once("\r\n\r\n").map_or("", |p| p.1).to_string();
+    Ok((status, body))
+}
+
+/// A body of `len` bytes with a matching `Content-Length`, written while the response is
+/// read (the receiver answers before reading it all).
+fn post_huge(addr: SocketAddr, len: usize) -> (u16, String) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request_head(addr, &[], len).as_bytes())
+        .unwrap();
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![0x42u8; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(block.len());
+            if w.write_all(&block[..n]).is_err() {
+                return;
+            }
+            left -= n;
+        }
+    });
+    let resp = read_response(&mut s).unwrap();
+    drop(s);
+    writer.join().unwrap();
+    resp
+}
+
+fn pb_series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
+    TimeSeries {
+        labels: labels
+            .iter()
+            .map(|(n, v)| PbLabel {
+                name: n.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        samples: samples
+            .iter()
+            .map(|&(timestamp, value)| Sample { value, timestamp })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn body(series: Vec<TimeSeries>) -> Vec<u8> {
+    remote_write::encode_request(&WriteRequest {
+        timeseries: series,
+        metadata: Vec::new(),
+    })
+    .unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Every sample of the series matching `name` for `tenant`, read through the StoreAPI.
+async fn read_store(grpc: SocketAddr, name: &str) -> Vec<(LabelMap, Vec<(i64, f64)>)> {
+    let client = strata_storeapi::GrpcStore::connect(&grpc.to_string())
+        .await
+        .unwrap();
+    let req = SeriesRequest {
+        min_time: i64::MIN,
+        max_time: i64::MAX,
+        matchers: vec![strata_storeapi::convert::pb_matcher(
+            label_matcher::Type::Eq,
+            "__name__",
+            name,
+        )],
+        ..Default::default()
+    };
+    let mut stream = client.series(&Default::default(), req).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(frame) = stream.next().await {
+        if let Some(series_response::Result::Series(s)) = frame.unwrap().result {
+            let labels: LabelMap = s
+                .labels
+                .iter()
+                .map(|l| (l.name.clone(), l.value.clone()))
+                .collect();
+            let mut samples = Vec::new();
+            for c in s.chunks {
+                let raw = c.raw.unwrap();
+                samples.extend(strata_tsdb::chunkenc::decode_xor(&raw.data).unwrap());
+            }
+            out.push((labels, samples));
+        }
+    }
+    out
+}
+
+#[test]
+fn bad_input_gets_documented_codes_and_the_receiver_keeps_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = Receiver::start(&tmp.path().join("tsdb"), &tmp.path().join("r.log"), &[]);
+    let t = now_ms();
+    let ok = [("__name__", "e2e_up"), ("job", "a")];
+    let valid = body(vec![pb_series(&ok, &[(t, 1.0)])]);
+    let mut truncated = valid.clone();
+    truncated.truncate(valid.len() - 4);
+    let metadata_only = remote_write::encode_request(&WriteRequest {
+        timeseries: Vec::new(),
+        metadata: vec![MetricMetadata {
+            metric_family_name: "e2e_up".to_string(),
+            help: "up".to_string(),
+            ..Default::default()
+        }],
+    })
+    .unwrap();
+    // (case, headers, body, expected status, part of the expected message)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "garbage body",
+            vec![],
+            b"\x10this is not a remote write request".to_vec(),
+            400,
+            "snappy decode error",
+        ),
+        (
+            "bad snappy (truncated)",
+            vec![],
+            truncated,
+            400,
+            "snappy decode error",
+        ),
+        (
+            "valid snappy of garbage",
+            vec![],
+            remote_write::compress(b"\xff\xff\xff\xff not protobuf").unwrap(),
+            400,
+            "protobuf decode error",
+        ),
+        (
+            "unsorted labels",
+            vec![],
+            body(vec![pb_series(
+                &[("job", "a"), ("__name__", "x")],
+                &[(t, 1.0)],
+            )]),
+            400,
+            "out of order labels",
+        ),
+        (
+            "duplicate label names",
+            vec![],
+            body(vec![pb_series(
+                &[("__name__", "x"), ("job", "a"), ("job", "b")],
+                &[(t, 1.0)],
+            )]),
+            400,
+            "duplicate label names",
+        ),
+        (
+            "empty metric name",
+            vec![],
+            body(vec![pb_series(
+                &[("__name__", ""), ("job", "a")],
+                &[(t, 1.0)],
+            )]),
+            400,
+            "empty metric name",
+        ),
+        (
+            "no metric name",
+            vec![],
+            body(vec![pb_series(&[("job", "a")], &[(t, 1.0)])]),
+            400,
+            "empty metric name",
+        ),
+        (
+            "samples out of order within a series",
+            vec![],
+            body(vec![pb_series(&ok, &[(t, 1.0), (t - 1000, 1.0)])]),
+            409,
+            "out of order sample",
+        ),
+        (
+            "tenant that is not a directory name",
+            vec![("THANOS-TENANT", "..")],
+            valid.clone(),
+            400,
+            "invalid tenant name",
+        ),
+        (
+            "snappy header claiming 1 GiB",
+            vec![],
+            vec![0x80, 0x80, 0x80, 0x80, 0x04, 0, 0, 0],
+            413,
+            "write request too large",
+        ),
+        // Timestamps are integers on the wire (there is no NaN timestamp); NaN values,
+        // the stale marker among them, are valid samples.
+        (
+            "NaN value",
+            vec![],
+            body(vec![pb_series(
+                &[("__name__", "e2e_nan"), ("job", "a")],
+                &[(t, f64::NAN)],
+            )]),
+            200,
+            "",
+        ),
+        ("metadata only", vec![], metadata_only, 200, ""),
+    ];
+    for (name, headers, payload, want, msg) in cases {
+        let (code, text) = r.write(&headers, &payload).unwrap();
+        assert_eq!(code, want, "{name}: {text}");
+        assert!(text.contains(msg), "{name}: {text:?} lacks {msg:?}");
+        r.assert_running();
+    }
+    let (code, text) = post_huge(r.rw, 100 << 20);
+    assert_eq!(code, 413, "100 MB body: {text}");
+    assert!(text.contains("write request too large"), "{text}");
+    r.assert_running();
+
+    // Still serving: a valid write succeeds, a later-but-older one is a conflict.
+    assert_eq!(r.write(&[], &valid).unwrap(), (200, String::new()));
+    let older = body(vec![pb_series(&ok, &[(t - 5000, 2.0)])]);
+    let (code, text) = r.write(&[], &older).unwrap();
+    assert_eq!(code, 409, "{text}");
+    assert_eq!(http_get(r.http, "/-/ready").unwrap().0, 200);
+    let (_, metrics) = http_get(r.http, "/metrics").unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains(r#"http_requests_total{handler="receive",code="413",method="post"} 2"#),
+        "{metrics}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let got = rt.block_on(read_store(r.grpc, "e2e_up"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, vec![(t, 1.0)]);
+    assert_eq!(
+        got[0].0.get("tenant_id").map(String::as_str),
+        Some("default-tenant")
+    );
+}
+
+#[test]
+fn no_acknowledged_sample_is_lost_across_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tsdb = tmp.path().join("tsdb");
+    let base = now_ms() - 3_600_000;
+    let labels = Labels::from_pairs([("__name__", "e2e_crash"), ("run", "1")]);
+    // Every acknowledged sample (timestamp, value) and every one ever sent.
+    let mut acked: Vec<(i64, f64)> = Vec::new();
+    let mut next = 0i64;
+    let mut rng = common::Rng::new(7);
+    const KILLS: usize = 6;
+    const BATCH: i64 = 5;
+    for round in 0..KILLS {
+        let mut r = Receiver::start(&tsdb, &tmp.path().join(format!("r{round}.log")), &[]);
+        let pid = r.child.id();
+        let delay = Duration::from_millis(150 + rng.below(400));
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        });
+        let mut acked_this_round = 0;
+        loop {
+            let samples: Vec<(i64, f64)> = (next..next + BATCH)
+                .map(|i| (base + i * 10, i as f64))
+                .collect();
+            next += BATCH;
+            let payload = remote_write::encode(&[(labels.clone(), samples.clone())]).unwrap();
+            match r.write(&[], &payload) {
+                Ok((200, _)) => {
+                    acked.extend(samples);
+                    acked_this_round += 1;
+                }
+                Ok((code, text)) => panic!("round {round}: {code} {text}\n{}", r.log_tail()),
+                Err(_) => break, // killed
+            }
+        }
+        killer.join().unwrap();
+        r.kill9();
+        assert!(acked_this_round > 0, "round {round} acknowledged nothing");
+    }
+    let r = Receiver::start(&tsdb, &tmp.path().join("final.log"), &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let got = rt.block_on(read_store(r.grpc, "e2e_crash"));
+    assert_eq!(got.len(), 1, "one series: {got:?}");
+    let stored: std::collections::HashMap<i64, f64> = got[0].1.iter().copied().collect();
+    let missing: Vec<_> = acked
+        .iter()
+        .filter(|(t, v)| stored.get(t) != Some(v))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged samples lost, first {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // Nothing invented: every stored sample was sent (value = its number).
+    for (t, v) in &got[0].1 {
+        assert_eq!(*t, base + (*v as i64) * 10, "sample {t} {v} was never sent");
+    }
+    assert!(
+        acked.len() >= 100,
+        "only {} samples acknowledged",
+        acked.len()
+    );
+}
+
+/// A `prometheus` process with a config of ours (scrapes itself every second and
+/// remote-writes to `rw`); killed on drop.
+struct Prom {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prom {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_prometheus(rw: SocketAddr) -> Prom {
+    let bin = common::prometheus::prometheus_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['{addr}']\n\
+             remote_write:\n  - url: http://{rw}/api/v1/receive\n    queue_config:\n      batch_send_deadline: 1s\n    metadata_config:\n      send_interval: 2s\n"
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let child = Command::new(&bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {bin}: {e}"));
+    let mut p = Prom {
+        child,
+        addr,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(http_get(p.addr, "/-/ready"), Ok((200, _))) {
+        if let Ok(Some(s)) = p.child.try_wait() {
+            panic!("prometheus exited with {s}");
+        }
+        assert!(Instant::now() < deadline, "prometheus not ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p
+}
+
+fn strip_tenant(v: PromValue) -> PromValue {
+    match v {
+        PromValue::Matrix(m) => PromValue::Matrix(
+            m.into_iter()
+                .map(|(mut l, p)| {
+                    assert_eq!(
+                        l.remove("tenant_id").as_deref(),
+                        Some("default-tenant"),
+                        "{l:?}"
+                    );
+                    (l, p)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[test]
+fn prometheus_remote_write_matches_prometheus_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Receiver::start(&tmp.path().join("tsdb"), &tmp.path().join("r.log"), &[]);
+    let prom = start_prometheus(r.rw);
+    let started = now_ms();
+    std::thread::sleep(Duration::from_secs(15));
+    let query = start_query(&[r.grpc.to_string()], &[], tmp.path());
+    // Raw samples of a few series over the last 10 s, up to a moment every sample of which
+    // remote write has delivered (batches are sent within 1 s).
+    let at = now_ms() - 4000;
+    assert!(at - started > 8000);
+    let q = "{__name__=~\"up|prometheus_build_info|prometheus_tsdb_head_series|prometheus_http_requests_total|prometheus_target_interval_length_seconds\"}[10s]";
+    let target = format!(
+        "/api/v1/query?query={}&time={}",
+        url_encode(q),
+        common::prometheus::secs(at)
+    );
+    let want = parse_response(prom.get_json(&target)).value.unwrap();
+    let got = parse_response(query.get(&target).json()).value.unwrap();
+    let got = strip_tenant(got);
+    let PromValue::Matrix(w) = &want else {
+        panic!("{want:?}")
+    };
+    let names: std::collections::BTreeSet<&str> =
+        w.iter().map(|(l, _)| l["__name__"].as_str()).collect();
+    assert!(names.contains("up") && names.len() >= 4, "{names:?}");
+    // Prometheus applies discovered targets after up to 5 s, then scrapes every second.
+    assert!(w.iter().all(|(_, p)| p.len() >= 4), "{w:?}");
+    if let Some(d) = compare(&want, &got, false) {
+        panic!("strata query over receive differs from Prometheus:\n{d}");
+    }
+}
+
+impl Prom {
+    fn get_json(&self, target: &str) -> serde_json::Value {
+        let (code, body) = http_get(self.addr, target).unwrap();
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    }
+}
