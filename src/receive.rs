@@ -64,6 +64,13 @@ pub(crate) struct ReceiveArgs {
     /// How long local blocks are kept (0d = forever).
     #[arg(long = "tsdb.retention", default_value = "15d", value_parser = parse_duration_ms)]
     retention_ms: i64,
+    /// Length of the blocks the heads are cut into (2h-aligned by default, as Thanos'
+    /// --tsdb.min-block-duration); shorter values are for tests.
+    #[arg(long = "tsdb.block-duration", default_value = "2h", value_parser = crate::flags::parse_positive_duration_ms)]
+    block_duration_ms: i64,
+    /// How often heads are checked for complete blocks to cut, upload and expire.
+    #[arg(long = "tsdb.cut-interval", default_value = "30s", value_parser = crate::flags::parse_positive_duration_ms, hide = true)]
+    cut_interval_ms: i64,
     /// When the WAL is fsynced: `always` (before every acknowledgement) or a duration (in the
     /// background at most that often). Acknowledged samples survive a process crash either way.
     #[arg(long = "tsdb.wal-fsync", default_value = "1s", value_parser = parse_sync_policy)]
@@ -85,15 +92,12 @@ fn parse_sync_policy(s: &str) -> Result<SyncPolicy, String> {
 }
 
 pub(crate) async fn run_receive(a: ReceiveArgs) -> Result<()> {
-    if a.objstore.config_file.is_some() || a.objstore.config.is_some() {
-        // Validate the configuration now; block upload is not wired in yet.
-        let _bucket = a.objstore.build()?;
-        tracing::warn!("block upload is not built yet: blocks stay in --tsdb.path");
-    }
-    tracing::info!(
-        retention_ms = a.retention_ms,
-        "local block retention (applied once blocks are cut)"
-    );
+    let bucket = if a.objstore.config_file.is_some() || a.objstore.config.is_some() {
+        Some(a.objstore.build()?)
+    } else {
+        tracing::warn!("no --objstore.config(-file): blocks are cut but stay in --tsdb.path");
+        None
+    };
     let tenants = TenantOptions {
         dir: a.tsdb_path.clone(),
         head: HeadOptions {
@@ -116,6 +120,10 @@ pub(crate) async fn run_receive(a: ReceiveArgs) -> Result<()> {
         remote_write_address: a.remote_write_address,
         grpc_address: a.grpc_address,
         http_address: a.http_address,
+        bucket,
+        block_duration_ms: a.block_duration_ms,
+        retention_ms: a.retention_ms,
+        cut_interval: std::time::Duration::from_millis(a.cut_interval_ms as u64),
     };
     run(cfg, strata_runtime::shutdown_signal(), |r| {
         eprintln!(

@@ -42,6 +42,16 @@ pub struct ServiceConfig {
     pub grpc_address: String,
     /// `--http-address`: `/metrics`, `/-/healthy`, `/-/ready`.
     pub http_address: String,
+    /// Where cut blocks are uploaded (`--objstore.config-file`); `None` keeps them local.
+    pub bucket: Option<Arc<dyn object_store::ObjectStore>>,
+    /// Block duration (ms): heads are cut into blocks of this aligned length (Thanos
+    /// `--tsdb.min-block-duration`, 2h).
+    pub block_duration_ms: i64,
+    /// Local blocks older than this (ms) are deleted once uploaded (`--tsdb.retention`; 0
+    /// keeps them forever).
+    pub retention_ms: i64,
+    /// How often heads are checked for complete blocks to cut, upload and expire.
+    pub cut_interval: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -53,6 +63,10 @@ impl ServiceConfig {
             remote_write_address: DEFAULT_REMOTE_WRITE_ADDRESS.to_string(),
             grpc_address: DEFAULT_GRPC_ADDRESS.to_string(),
             http_address: DEFAULT_HTTP_ADDRESS.to_string(),
+            bucket: None,
+            block_duration_ms: 2 * 3_600_000,
+            retention_ms: 15 * 24 * 3_600_000,
+            cut_interval: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -163,9 +177,45 @@ pub async fn run(
     });
     health.set_ready(true);
 
+    // Cut complete blocks, upload them, expire old local ones; a failure is logged and
+    // retried on the next round (un-uploaded blocks stay listed for upload).
+    let ship_tsdb = Arc::clone(&tsdb);
+    let (bucket, block_ms, retention_ms, every) = (
+        cfg.bucket.clone(),
+        cfg.block_duration_ms,
+        cfg.retention_ms,
+        cfg.cut_interval,
+    );
+    let ship_task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            match ship_tsdb
+                .cut_and_upload(bucket.as_deref(), now, block_ms)
+                .await
+            {
+                Ok(blocks) if !blocks.is_empty() => {
+                    tracing::info!(blocks = blocks.len(), "cut and shipped blocks")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cutting or uploading blocks failed; retrying")
+                }
+            }
+            if retention_ms > 0
+                && let Err(e) = ship_tsdb.delete_expired(retention_ms, now)
+            {
+                tracing::warn!(error = %e, "deleting expired local blocks failed");
+            }
+        }
+    });
+
     shutdown.await;
     tracing::info!("receive shutting down");
     health.set_ready(false);
+    ship_task.abort();
     let _ = stop_tx.send(true);
     let rw_res = rw_task.await;
     let grpc_res = grpc_task.await;
