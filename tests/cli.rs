@@ -35,7 +35,7 @@ fn query_without_endpoints_is_a_clear_error() {
 
 #[test]
 fn local_serves_its_bucket_until_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -88,43 +88,7 @@ fn local_serves_its_bucket_until_sigterm() {
     assert_eq!(meta["maxTime"], 1_700_000_015_501i64);
     assert_eq!(meta["thanos"]["labels"]["cluster"], "local");
 
-    let mut child = strata()
-        .args(["local", "--data-dir"])
-        .arg(&data)
-        .args([
-            "--store.grpc-address",
-            "127.0.0.1:0",
-            "--store.http-address",
-            "127.0.0.1:0",
-            "--query.http-address",
-            "127.0.0.1:0",
-            "--query.grpc-address",
-            "127.0.0.1:0",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let http: std::net::SocketAddr = loop {
-        let line = lines.next().expect("strata local exited early").unwrap();
-        if let Some(rest) = line.strip_prefix("strata store: StoreAPI on ") {
-            break rest
-                .rsplit("http://")
-                .next()
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
-        }
-    };
-    let query_http: std::net::SocketAddr = loop {
-        let line = lines.next().expect("strata local exited early").unwrap();
-        if let Some(rest) =
-            line.strip_prefix("strata query: web page and Prometheus HTTP API on http://")
-        {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
+    let (mut child, http, query_http, _rw) = start_local(&data);
     assert!(data.join("bucket.yml").exists());
     let get_from = |addr: std::net::SocketAddr, path: &str| {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
@@ -174,6 +138,129 @@ fn local_serves_its_bucket_until_sigterm() {
     assert!(status.success());
     let code = child.wait().unwrap();
     assert!(code.success(), "exit status {code}");
+}
+
+/// Starts `strata local` on free ports with a 1 s self-scrape; returns the process and the
+/// store's HTTP, the querier's HTTP and receive's remote write addresses, in whatever order
+/// the components print them.
+fn start_local(
+    data: &std::path::Path,
+) -> (
+    std::process::Child,
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+) {
+    use std::io::{BufRead, BufReader};
+    let mut child = strata()
+        .args(["local", "--data-dir"])
+        .arg(data)
+        .args([
+            "--store.grpc-address=127.0.0.1:0",
+            "--store.http-address=127.0.0.1:0",
+            "--query.http-address=127.0.0.1:0",
+            "--query.grpc-address=127.0.0.1:0",
+            "--receive.remote-write-address=127.0.0.1:0",
+            "--receive.grpc-address=127.0.0.1:0",
+            "--receive.http-address=127.0.0.1:0",
+            "--self-scrape-interval=1s",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut store, mut query, mut rw) = (None, None, None);
+    while store.is_none() || query.is_none() || rw.is_none() {
+        let line = lines.next().expect("strata local exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("strata store: StoreAPI on ") {
+            store = rest.rsplit("http://").next().unwrap().trim().parse().ok();
+        }
+        if let Some(rest) =
+            line.strip_prefix("strata query: web page and Prometheus HTTP API on http://")
+        {
+            query = rest.split_whitespace().next().unwrap().parse().ok();
+        }
+        if let Some(rest) =
+            line.strip_prefix("strata receive: point Prometheus' remote_write at http://")
+        {
+            rw = rest.split('/').next().unwrap().parse().ok();
+        }
+    }
+    // Keep draining stderr so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, store.unwrap(), query.unwrap(), rw.unwrap())
+}
+
+fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Polls `path` on the querier until the body contains `want` (or 20 s pass).
+fn query_until(addr: std::net::SocketAddr, path: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let a = http(addr, "GET", path, b"");
+        if a.contains(want) || std::time::Instant::now() > deadline {
+            return a;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The smoke test: `strata local` in an empty directory ingests its own metrics,
+/// accepts a remote write, answers it on the querier, stops on SIGINT, and after a restart
+/// still has the sample.
+#[test]
+fn local_receives_queries_and_keeps_data_across_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (mut child, _, query, rw) = start_local(&data);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let labels =
+        strata_tsdb::labels::Labels::from_pairs([("__name__", "smoke_test"), ("job", "cli")]);
+    let body = strata_receive::remote_write::encode(&[(labels, vec![(now, 42.0)])]).unwrap();
+    let resp = http(rw, "POST", "/api/v1/receive", &body);
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let t = format!("{:.3}", now as f64 / 1000.0);
+    let q = format!("/api/v1/query?query=smoke_test&time={t}");
+    let answer = query_until(query, &q, "\"42\"");
+    assert!(answer.contains("\"42\""), "{answer}");
+    // Its own metrics are there too (self-scrape every second).
+    let up = query_until(
+        query,
+        "/api/v1/query?query=up%7Bjob%3D%22strata%22%7D",
+        "\"1\"",
+    );
+    assert!(up.contains("\"job\":\"strata\""), "{up}");
+
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+
+    let (mut child, _, query, _) = start_local(&data);
+    let answer = query_until(query, &q, "\"42\"");
+    assert!(answer.contains("\"42\""), "after restart: {answer}");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
 }
 
 #[test]
