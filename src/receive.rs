@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use strata_receive::distributor::DistributorOptions;
 use strata_receive::head::{HeadOptions, SyncPolicy};
 use strata_receive::http::{DEFAULT_TENANT_HEADER, DEFAULT_TENANT_ID, HttpOptions};
 use strata_receive::remote_write::DecodeOptions;
@@ -75,6 +76,24 @@ pub(crate) struct ReceiveArgs {
     /// background at most that often). Acknowledged samples survive a process crash either way.
     #[arg(long = "tsdb.wal-fsync", default_value = "1s", value_parser = parse_sync_policy)]
     wal_fsync: SyncPolicy,
+    /// Thanos hashrings JSON: which receivers own which tenants' series. With it, writes are
+    /// routed by hashmod and replicated to --receive.replication-factor receivers over gRPC
+    /// (/thanos.WriteableStore/RemoteWrite). Re-read when it changes.
+    #[arg(long = "receive.hashrings-file", env = "STRATA_RECEIVE_HASHRINGS_FILE")]
+    hashrings_file: Option<PathBuf>,
+    /// This receiver's endpoint as the hashrings file lists it (default: --grpc-address).
+    #[arg(long = "receive.local-endpoint")]
+    local_endpoint: Option<String>,
+    /// How many receivers store each series; a write succeeds once floor(RF/2)+1 of them
+    /// acknowledged it (1 for RF=2, as Thanos).
+    #[arg(long = "receive.replication-factor", default_value_t = 1)]
+    replication_factor: usize,
+    /// Timeout of one request forwarded to another receiver.
+    #[arg(long = "receive-forward-timeout", default_value = "5s", value_parser = crate::flags::parse_positive_duration_ms)]
+    forward_timeout_ms: i64,
+    /// How often the hashrings file is checked for changes.
+    #[arg(long = "receive.hashrings-file-refresh-interval", default_value = "5s", value_parser = crate::flags::parse_positive_duration_ms)]
+    hashrings_refresh_ms: i64,
 }
 
 /// `always` or a positive duration.
@@ -118,12 +137,20 @@ pub(crate) async fn run_receive(a: ReceiveArgs) -> Result<()> {
         tenants,
         http,
         remote_write_address: a.remote_write_address,
-        grpc_address: a.grpc_address,
+        grpc_address: a.grpc_address.clone(),
         http_address: a.http_address,
         bucket,
         block_duration_ms: a.block_duration_ms,
         retention_ms: a.retention_ms,
         cut_interval: std::time::Duration::from_millis(a.cut_interval_ms as u64),
+        distributor: DistributorOptions {
+            hashrings_file: a.hashrings_file,
+            local_endpoint: a.local_endpoint.unwrap_or_else(|| a.grpc_address.clone()),
+            replication_factor: a.replication_factor,
+            forward_timeout: Duration::from_millis(a.forward_timeout_ms as u64),
+            ..DistributorOptions::default()
+        },
+        hashrings_refresh: Duration::from_millis(a.hashrings_refresh_ms as u64),
     };
     run(cfg, strata_runtime::shutdown_signal(), |r| {
         eprintln!(

@@ -10,172 +10,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::prometheus::{LabelMap, PromValue, compare, http_get, parse_response, url_encode};
+use common::prometheus::{PromValue, compare, http_get, parse_response, url_encode};
+use common::receive::{Receiver, body, now_ms, pb_series, read_response, read_store, request_head};
 use common::strata::{free_port, start_query};
-use futures::StreamExt;
 use strata_receive::remote_write;
-use strata_storeapi::Store;
-use strata_storeapi::pb::prometheus::{
-    Label as PbLabel, MetricMetadata, Sample, TimeSeries, WriteRequest,
-};
-use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
+use strata_storeapi::pb::prometheus::{MetricMetadata, WriteRequest};
 use strata_tsdb::labels::Labels;
-
-/// A running `strata receive`; killed on drop.
-struct Receiver {
-    child: Child,
-    rw: SocketAddr,
-    grpc: SocketAddr,
-    http: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Receiver {
-    /// Start `strata receive --tsdb.path <tsdb>` with `extra` flags, logging to `log`, and
-    /// wait until it is ready.
-    fn start(tsdb: &Path, log: &Path, extra: &[&str]) -> Receiver {
-        let file = std::fs::File::create(log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .arg("receive")
-            .arg("--tsdb.path")
-            .arg(tsdb)
-            .args([
-                "--remote-write.address=127.0.0.1:0",
-                "--grpc-address=127.0.0.1:0",
-                "--http-address=127.0.0.1:0",
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        let unset: SocketAddr = "0.0.0.0:0".parse().unwrap();
-        let mut r = Receiver {
-            child,
-            rw: unset,
-            grpc: unset,
-            http: unset,
-            log: log.to_path_buf(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            // `strata receive: remote write on http://A/api/v1/receive, StoreAPI on B (gRPC),
-            // metrics on http://C/metrics, data in …`
-            let text = std::fs::read_to_string(&r.log).unwrap_or_default();
-            let between = |l: &str, a: &str, b: &str| -> Option<SocketAddr> {
-                l.split(a).nth(1)?.split(b).next()?.parse().ok()
-            };
-            let found = text.lines().find_map(|l| {
-                Some((
-                    between(l, "remote write on http://", "/api/v1/receive")?,
-                    between(l, "StoreAPI on ", " (gRPC)")?,
-                    between(l, "metrics on http://", "/metrics")?,
-                ))
-            });
-            if let Some((rw, grpc, http)) = found {
-                (r.rw, r.grpc, r.http) = (rw, grpc, http);
-                break;
-            }
-            r.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "no start-up line:\n{}",
-                r.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        loop {
-            r.assert_running();
-            if matches!(http_get(r.http, "/-/ready"), Ok((200, _))) {
-                return r;
-            }
-            assert!(Instant::now() < deadline, "not ready:\n{}", r.log_tail());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("strata receive exited with {status}:\n{}", self.log_tail());
-        }
-    }
-
-    /// `kill -9` (the drop reaps it).
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn write(&self, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
-        post(self.rw, headers, body)
-    }
-}
-
-/// `POST /api/v1/receive` as Prometheus sends it; returns status and body text.
-fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    s.write_all(request_head(addr, headers, body.len()).as_bytes())?;
-    s.write_all(body)?;
-    read_response(&mut s)
-}
-
-fn request_head(addr: SocketAddr, headers: &[(&str, &str)], len: usize) -> String {
-    let mut head = format!(
-        "POST /api/v1/receive HTTP/1.1\r\nHost: {addr}\r\nContent-Encoding: snappy\r\n\
-         Content-Type: application/x-protobuf\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n\
-         Content-Length: {len}\r\nConnection: close\r\n"
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
-}
-
-/// Reads a response until EOF; a reset after the response arrived is fine (the server may
-/// close without reading a body it refused).
-fn read_response(s: &mut TcpStream) -> std::io::Result<(u16, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if buf.is_empty() => return Err(e),
-            Err(_) => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, text.clone());
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(bad)?;
-    let body = text.split_once("\r\n\r\n").map_or("", |p| p.1).to_string();
-    Ok((status, body))
-}
 
 /// A body of `len` bytes with a matching `Content-Length`, written while the response is
 /// read (the receiver answers before reading it all).
@@ -200,73 +46,6 @@ fn post_huge(addr: SocketAddr, len: usize) -> (u16, String) {
     drop(s);
     writer.join().unwrap();
     resp
-}
-
-fn pb_series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
-    TimeSeries {
-        labels: labels
-            .iter()
-            .map(|(n, v)| PbLabel {
-                name: n.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
-        samples: samples
-            .iter()
-            .map(|&(timestamp, value)| Sample { value, timestamp })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn body(series: Vec<TimeSeries>) -> Vec<u8> {
-    remote_write::encode_request(&WriteRequest {
-        timeseries: series,
-        metadata: Vec::new(),
-    })
-    .unwrap()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Every sample of the series matching `name` for `tenant`, read through the StoreAPI.
-async fn read_store(grpc: SocketAddr, name: &str) -> Vec<(LabelMap, Vec<(i64, f64)>)> {
-    let client = strata_storeapi::GrpcStore::connect(&grpc.to_string())
-        .await
-        .unwrap();
-    let req = SeriesRequest {
-        min_time: i64::MIN,
-        max_time: i64::MAX,
-        matchers: vec![strata_storeapi::convert::pb_matcher(
-            label_matcher::Type::Eq,
-            "__name__",
-            name,
-        )],
-        ..Default::default()
-    };
-    let mut stream = client.series(&Default::default(), req).await.unwrap();
-    let mut out = Vec::new();
-    while let Some(frame) = stream.next().await {
-        if let Some(series_response::Result::Series(s)) = frame.unwrap().result {
-            let labels: LabelMap = s
-                .labels
-                .iter()
-                .map(|l| (l.name.clone(), l.value.clone()))
-                .collect();
-            let mut samples = Vec::new();
-            for c in s.chunks {
-                let raw = c.raw.unwrap();
-                samples.extend(strata_tsdb::chunkenc::decode_xor(&raw.data).unwrap());
-            }
-            out.push((labels, samples));
-        }
-    }
-    out
 }
 
 #[test]

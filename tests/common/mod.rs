@@ -7,6 +7,7 @@ use std::process::Command;
 
 pub mod bench_data;
 pub mod prometheus;
+pub mod receive;
 pub mod strata;
 
 /// A tiny deterministic PRNG (xorshift64*), so failures reproduce.

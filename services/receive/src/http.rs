@@ -11,7 +11,7 @@
 //! | `Content-Length` at most `--receive.max-body-size` (compressed bytes, default 32 MiB) | over it | 413 |
 //! | reading the body, still at most that many bytes (chunked bodies) | over it / broken body | 413 / 400 |
 //! | [`remote_write::decode_with`] (Snappy, protobuf, labels, per-series sample order) | see [`WriteError::status`] | 400 / 409 / 413 |
-//! | [`MultiTsdb::append`] (all or nothing, returns once in the WAL) | see [`tenant_error_status`] | 409 / 429 / 400 / 500 |
+//! | [`Distributor::write`]: [`crate::tenants::MultiTsdb::append`] (all or nothing, returns once in the WAL), or the hashring's replicas | see [`tenant_error_status`], [`crate::distributor::WriteFailure`] | 409 / 429 / 400 / 500 / 503 |
 //! | — | success | **200**, empty body |
 //!
 //! A success is 200 with an empty body, as Thanos receive answers (Prometheus' own receiver
@@ -29,9 +29,8 @@
 //! * `thanos_receive_pending_write_requests` — requests being decoded or appended now;
 //! * `http_requests_total{handler,code,method}` and `http_request_duration_seconds{handler}`.
 //!
-//! The next steps (hashring distribution and replication) slot in between decoding and
-//! [`MultiTsdb::append`]: [`ReceiveHttp::write`] is the single place a decoded request is
-//! handed to storage.
+//! [`ReceiveHttp::write`] is the single place a decoded request is handed to the
+//! [`Distributor`] (local heads, or the hashring with replication).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,9 +50,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use strata_runtime::Health;
 
+use crate::distributor::Distributor;
 use crate::head::{AppendError, AppendStats};
 use crate::remote_write::{self, DecodeOptions, WriteError};
-use crate::tenants::{MultiTsdb, TenantError, validate_tenant};
+use crate::tenants::{TenantError, validate_tenant};
 
 /// The remote write path.
 pub const RECEIVE_PATH: &str = "/api/v1/receive";
@@ -196,7 +196,7 @@ impl Outcome {
 /// The remote write endpoint: tenancy, limits, decoding and appending (see the module docs).
 #[derive(Debug)]
 pub struct ReceiveHttp {
-    tsdb: Arc<MultiTsdb>,
+    dist: Arc<Distributor>,
     health: Health,
     opts: HttpOptions,
     header: HeaderName,
@@ -204,9 +204,10 @@ pub struct ReceiveHttp {
 }
 
 impl ReceiveHttp {
-    /// The endpoint over `tsdb`; it answers 503 while `health` is not ready.
+    /// The endpoint over `dist` (the local heads, or the hashring); it answers 503 while
+    /// `health` is not ready.
     pub fn new(
-        tsdb: Arc<MultiTsdb>,
+        dist: Arc<Distributor>,
         health: Health,
         opts: HttpOptions,
     ) -> Result<Arc<Self>, HttpError> {
@@ -217,7 +218,7 @@ impl ReceiveHttp {
             reason: e.to_string(),
         })?;
         Ok(Arc::new(Self {
-            tsdb,
+            dist,
             health,
             opts,
             header,
@@ -306,54 +307,11 @@ impl ReceiveHttp {
     }
 
     async fn write_inner(&self, tenant: &str, body: Bytes) -> (Outcome, Option<AppendStats>) {
-        let tsdb = Arc::clone(&self.tsdb);
         let decode = self.opts.decode;
-        let owned_tenant = tenant.to_string();
-        let task = tokio::task::spawn_blocking(move || {
-            let req = match remote_write::decode_with(&body, &decode) {
-                Ok(r) => r,
-                Err(e) => return (Outcome::write_error(&e), None),
-            };
-            drop(body);
-            let counts = Some((req.series.len(), req.samples));
-            if req.series.is_empty() {
-                let ok = Outcome {
-                    status: StatusCode::OK,
-                    message: String::new(),
-                    counts,
-                };
-                return (ok, Some(AppendStats::default()));
-            }
-            match tsdb.append(&owned_tenant, &req.series) {
-                Ok(stats) => {
-                    let ok = Outcome {
-                        status: StatusCode::OK,
-                        message: String::new(),
-                        counts,
-                    };
-                    (ok, Some(stats))
-                }
-                Err(e) => {
-                    let status = tenant_error_status(&e);
-                    if status.is_server_error() {
-                        tracing::error!(tenant = %owned_tenant, error = %e, "remote write append failed");
-                    } else {
-                        tracing::debug!(tenant = %owned_tenant, error = %e, "remote write refused");
-                    }
-                    let out = Outcome {
-                        status,
-                        message: e.to_string(),
-                        counts,
-                    };
-                    (out, None)
-                }
-            }
-        });
         self.metrics.pending.inc();
-        let res = task.await;
-        self.metrics.pending.dec();
-        let (outcome, stats) = match res {
-            Ok(r) => r,
+        let decoded =
+            tokio::task::spawn_blocking(move || remote_write::decode_with(&body, &decode)).await;
+        let (outcome, stats) = match decoded {
             Err(e) => {
                 tracing::error!(error = %e, "remote write task failed");
                 let out = Outcome::reject(
@@ -362,7 +320,33 @@ impl ReceiveHttp {
                 );
                 (out, None)
             }
+            Ok(Err(e)) => (Outcome::write_error(&e), None),
+            Ok(Ok(req)) => {
+                let counts = Some((req.series.len(), req.samples));
+                match self.dist.write(tenant, req.series, false).await {
+                    Ok(stats) => {
+                        let ok = Outcome {
+                            status: StatusCode::OK,
+                            message: String::new(),
+                            counts,
+                        };
+                        (ok, Some(stats))
+                    }
+                    Err(f) => {
+                        if self.dist.is_distributed() {
+                            tracing::debug!(tenant, error = %f, "remote write failed");
+                        }
+                        let out = Outcome {
+                            status: f.status(),
+                            message: f.to_string(),
+                            counts,
+                        };
+                        (out, None)
+                    }
+                }
+            }
         };
+        self.metrics.pending.dec();
         if let Some((series, samples)) = outcome.counts {
             let labels = CodeTenant {
                 code: outcome.status.as_u16().to_string(),
@@ -461,7 +445,7 @@ async fn receive(State(h): State<Arc<ReceiveHttp>>, headers: HeaderMap, body: Bo
 mod tests {
     use super::*;
     use crate::head::HeadOptions;
-    use crate::tenants::TenantOptions;
+    use crate::tenants::{MultiTsdb, TenantOptions};
     use axum::http::Request;
     use strata_storeapi::pb::prometheus::{Label as PbLabel, Sample, TimeSeries, WriteRequest};
     use strata_tsdb::labels::Labels;
@@ -485,7 +469,8 @@ mod tests {
         .unwrap();
         let health = Health::new("receive");
         health.set_ready(true);
-        let http = ReceiveHttp::new(Arc::new(tsdb), health.clone(), opts).unwrap();
+        let http =
+            ReceiveHttp::new(Distributor::local(Arc::new(tsdb)), health.clone(), opts).unwrap();
         Fixture {
             http,
             health,
@@ -560,7 +545,7 @@ mod tests {
     #[test]
     fn bad_options_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let tsdb = Arc::new(
+        let tsdb = Distributor::local(Arc::new(
             MultiTsdb::open(TenantOptions {
                 dir: dir.path().to_path_buf(),
                 head: HeadOptions::default(),
@@ -569,7 +554,7 @@ mod tests {
                 max_series_per_tenant: 0,
             })
             .unwrap(),
-        );
+        ));
         let h = Health::new("receive");
         let bad_header = HttpOptions {
             tenant_header: "a b".to_string(),

@@ -1,8 +1,13 @@
-//! strata receive (first pieces): decoding and validating Prometheus remote write 1.0
-//! requests ([`remote_write`]), and a per-tenant in-memory head whose samples are
-//! acknowledged only once they are in its write-ahead log ([`wal`], [`head`]). The HTTP
-//! service, tenancy, block cutting/upload, the StoreAPI and replication build on these.
+//! strata receive: decoding and validating Prometheus remote write 1.0 requests
+//! ([`remote_write`]), per-tenant in-memory heads whose samples are acknowledged only once
+//! they are in their write-ahead log ([`wal`], [`head`], [`tenants`]), hashring distribution
+//! and replication ([`hashring`], [`distributor`], [`grpc_write`]), the HTTP endpoint
+//! ([`http`]), block cutting and upload ([`shipper`]), the StoreAPI ([`store`]) and the
+//! service ([`service`]).
 
+pub mod distributor;
+pub mod grpc_write;
+pub mod hashring;
 pub mod head;
 pub mod http;
 pub mod remote_write;

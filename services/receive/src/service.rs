@@ -1,10 +1,12 @@
-//! The long-running `strata receive` service (Thanos receive, reference/thanos.md §7, as an
-//! ingestor: no hashring yet).
+//! The long-running `strata receive` service (Thanos receive, reference/thanos.md §7: an
+//! ingestor, and with `--receive.hashrings-file` also a router that replicates writes to the
+//! hashring's receivers; [`crate::distributor`]).
 //!
 //! [`run`] binds every listener first (so a busy port fails at once), serves the probes and
 //! `/metrics` on the HTTP address straight away (`/-/ready` answers 503 meanwhile), opens the
 //! [`MultiTsdb`] on the blocking pool (replaying every tenant's WAL), calls `on_started`,
-//! serves the StoreAPI over every tenant ([`MultiTsdb::store`]) on the gRPC address and
+//! serves the StoreAPI over every tenant ([`MultiTsdb::store`]) and
+//! `/thanos.WriteableStore/RemoteWrite` ([`WriteService`]) on the gRPC address and
 //! remote write ([`crate::http`]) on the remote write address, and only then turns ready.
 //! Until then new connections wait in the backlog.
 //!
@@ -19,6 +21,8 @@ use std::sync::Arc;
 use strata_runtime::Health;
 use tokio::net::TcpListener;
 
+use crate::distributor::{Distributor, DistributorError, DistributorOptions};
+use crate::grpc_write::WriteService;
 use crate::http::{HttpError, HttpOptions, ReceiveHttp};
 use crate::tenants::{MultiTsdb, TenantError, TenantOptions};
 
@@ -52,6 +56,10 @@ pub struct ServiceConfig {
     pub retention_ms: i64,
     /// How often heads are checked for complete blocks to cut, upload and expire.
     pub cut_interval: std::time::Duration,
+    /// Hashring distribution and replication (`--receive.hashrings-file` and friends).
+    pub distributor: DistributorOptions,
+    /// How often the hashrings file is re-read (`--receive.hashrings-file-refresh-interval`).
+    pub hashrings_refresh: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -67,6 +75,8 @@ impl ServiceConfig {
             block_duration_ms: 2 * 3_600_000,
             retention_ms: 15 * 24 * 3_600_000,
             cut_interval: std::time::Duration::from_secs(30),
+            distributor: DistributorOptions::default(),
+            hashrings_refresh: crate::distributor::DEFAULT_REFRESH_INTERVAL,
         }
     }
 }
@@ -93,6 +103,9 @@ pub enum ServiceError {
     /// The remote write options are invalid.
     #[error(transparent)]
     Options(#[from] HttpError),
+    /// The hashring flags or file are invalid.
+    #[error(transparent)]
+    Distributor(#[from] DistributorError),
     /// The tenant storage could not be opened (or synced at shutdown).
     #[error("TSDB: {0}")]
     Open(#[from] TenantError),
@@ -144,11 +157,19 @@ pub async fn run(
             return Err(stop(&stop_tx, probes_task, err).await);
         }
     };
-    let receive = match ReceiveHttp::new(Arc::clone(&tsdb), health.clone(), cfg.http.clone()) {
+    let dist = match Distributor::new(Arc::clone(&tsdb), cfg.distributor.clone()) {
+        Ok(d) => d,
+        Err(e) => return Err(stop(&stop_tx, probes_task, e.into()).await),
+    };
+    let receive = match ReceiveHttp::new(Arc::clone(&dist), health.clone(), cfg.http.clone()) {
         Ok(r) => r,
         Err(e) => return Err(stop(&stop_tx, probes_task, e.into()).await),
     };
-    health.register(|r| receive.register_metrics(r));
+    health.register(|r| {
+        receive.register_metrics(r);
+        dist.register_metrics(r);
+    });
+    let watch_task = tokio::spawn(Arc::clone(&dist).watch(cfg.hashrings_refresh));
 
     let running = Running {
         remote_write_addr,
@@ -161,11 +182,19 @@ pub async fn run(
     drop(running);
     tracing::info!(%remote_write_addr, %grpc_addr, %http_addr, "receive listening");
 
-    let grpc_task = tokio::spawn(strata_storeapi::server::serve(
+    let writer = WriteService::new(
+        Arc::clone(&dist),
+        health.clone(),
+        cfg.http.default_tenant.clone(),
+        cfg.http.decode.name_validation,
+    );
+    let grpc_task = tokio::spawn(strata_storeapi::server::serve_with_routes(
         grpc_listener,
         tsdb.store(),
+        tonic::service::Routes::new(writer.into_server()),
         stopped(),
     ));
+    drop(dist);
 
     let rw_router = receive.router();
     drop(receive);
@@ -216,6 +245,7 @@ pub async fn run(
     tracing::info!("receive shutting down");
     health.set_ready(false);
     ship_task.abort();
+    watch_task.abort();
     let _ = stop_tx.send(true);
     let rw_res = rw_task.await;
     let grpc_res = grpc_task.await;

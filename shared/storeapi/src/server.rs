@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
@@ -83,6 +84,17 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StoreError> {
+    serve_with_routes(listen, store, Routes::default(), shutdown).await
+}
+
+/// [`serve`], with more gRPC services on the same port (receive's
+/// `/thanos.WriteableStore/RemoteWrite`).
+pub async fn serve_with_routes(
+    listen: impl Into<Listen>,
+    store: Arc<dyn Store>,
+    extra: Routes,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StoreError> {
     let incoming = match listen.into() {
         Listen::Addr(a) => TcpIncoming::bind(a)
             .map_err(|e| StoreError::Unavailable(format!("bind {a}: {e}")))?
@@ -95,6 +107,7 @@ pub async fn serve(
     tracing::info!(?addr, "serving StoreAPI over gRPC");
     let server = StoreServer::new(store);
     Server::builder()
+        .add_routes(extra)
         .add_service(server.store_service())
         .add_service(server.info_service())
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -1,0 +1,621 @@
+//! Where a decoded write goes: the local heads, or the receivers that own its series by the
+//! hashring, replicated `--receive.replication-factor` times (Thanos receive's router and
+//! ingestor in one process, reference/thanos.md §7).
+//!
+//! Without `--receive.hashrings-file` every write is appended locally ([`MultiTsdb::append`]).
+//! With one, [`Distributor::write`] does what Thanos' handler does:
+//!
+//! 1. the tenant's hashring is found ([`Hashrings::for_tenant`]); each series goes to the
+//!    endpoints of its replicas `0..RF` ([`Hashring::get_n`]);
+//! 2. the series are grouped per endpoint; the batch for `--receive.local-endpoint` is appended
+//!    locally, every other batch is sent to its endpoint over gRPC
+//!    `/thanos.WriteableStore/RemoteWrite` with `replica` set (so the receiver stores it and
+//!    does not forward it again), each with `--receive-forward-timeout`; all run concurrently;
+//! 3. the write succeeds when every series was acknowledged by a quorum of its replicas
+//!    ([`write_quorum`]: ⌊RF/2⌋+1, 1 for RF=2). Unlike Thanos, the answer waits for every
+//!    replica (each bounded by the forward timeout), not just the quorum: answering early lets
+//!    the sender's next sample of a series overtake this one on a slow replica, which then
+//!    refuses the older one as out of order and never holds it (the RF=3 end-to-end test lost
+//!    a sample that way when one receiver died).
+//! 4. otherwise it fails: a series whose failed replicas alone make quorum impossible fails
+//!    with their dominant cause (409 conflict, 400 bad request, 429 limit), anything else
+//!    (down, timed out, not ready, storage error) is retryable (503, "quorum not reached").
+//!    The request answers 503 if any series failed retryably, else the permanent cause.
+//!    Replicas that did store a failed write hold it; the sender's retry is then accepted
+//!    there as an exact duplicate.
+//!
+//! A `RemoteWrite` call with `replica == 0` (from a client, not a receiver) is distributed
+//! the same way. The hashrings file is re-read every `--receive.hashrings-file-refresh-interval`
+//! and swapped in when its content changed and is valid; an invalid file keeps the old rings
+//! (logged and counted).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use strata_storeapi::pb::prometheus_copy;
+use strata_storeapi::pb::thanos::writeable_store_client::WriteableStoreClient;
+use strata_storeapi::pb::thanos::{Label as PbLabel, WriteRequest};
+use strata_tsdb::labels::Labels;
+use tonic::transport::Channel;
+
+use crate::hashring::{HashringError, Hashrings, series_hash, write_quorum};
+use crate::head::AppendStats;
+use crate::http::tenant_error_status;
+use crate::tenants::{MultiTsdb, TenantError, lock, read, write};
+
+/// One series of a write: labels and samples `(timestamp ms, value)`.
+pub type Series = (Labels, Vec<(i64, f64)>);
+
+/// Default `--receive-forward-timeout` (Thanos: 5s).
+pub const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `--receive.hashrings-file-refresh-interval`.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Settings of the distribution (the hashring flags).
+#[derive(Debug, Clone)]
+pub struct DistributorOptions {
+    /// `--receive.hashrings-file`; `None`: every write is local.
+    pub hashrings_file: Option<PathBuf>,
+    /// `--receive.local-endpoint`: this receiver's address as the hashrings list it.
+    pub local_endpoint: String,
+    /// `--receive.replication-factor`.
+    pub replication_factor: usize,
+    /// `--receive-forward-timeout`: per forwarded request.
+    pub forward_timeout: Duration,
+    /// Largest forwarded request a peer accepts (the gRPC message limit of the server).
+    pub max_message_bytes: usize,
+}
+
+impl Default for DistributorOptions {
+    fn default() -> Self {
+        Self {
+            hashrings_file: None,
+            local_endpoint: String::new(),
+            replication_factor: 1,
+            forward_timeout: DEFAULT_FORWARD_TIMEOUT,
+            max_message_bytes: crate::remote_write::DEFAULT_MAX_DECOMPRESSED_BYTES,
+        }
+    }
+}
+
+/// Why a write (or one replica of it) failed; decides the HTTP status and gRPC code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteFailure {
+    /// Out-of-order or duplicate samples (409, gRPC `AlreadyExists`); not retryable.
+    #[error("{0}")]
+    Conflict(String),
+    /// Invalid input (400, `InvalidArgument`); not retryable.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A configured limit (429, `ResourceExhausted`).
+    #[error("{0}")]
+    Limit(String),
+    /// Not ready, down, timed out, or quorum not reached (503, `Unavailable`); retryable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Local storage failure or a configuration problem (500, `Internal`); retryable.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl WriteFailure {
+    /// The HTTP status remote write senders get.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WriteFailure::Conflict(_) => StatusCode::CONFLICT,
+            WriteFailure::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WriteFailure::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
+            WriteFailure::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WriteFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC status a forwarding receiver gets (Thanos' codes).
+    pub fn to_status(&self) -> tonic::Status {
+        let msg = self.to_string();
+        match self {
+            WriteFailure::Conflict(_) => tonic::Status::already_exists(msg),
+            WriteFailure::BadRequest(_) => tonic::Status::invalid_argument(msg),
+            WriteFailure::Limit(_) => tonic::Status::resource_exhausted(msg),
+            WriteFailure::Unavailable(_) => tonic::Status::unavailable(msg),
+            WriteFailure::Internal(_) => tonic::Status::internal(msg),
+        }
+    }
+
+    /// A local append's refusal.
+    pub fn from_tenant_error(e: &TenantError) -> Self {
+        let msg = e.to_string();
+        match tenant_error_status(e) {
+            StatusCode::CONFLICT => WriteFailure::Conflict(msg),
+            StatusCode::BAD_REQUEST => WriteFailure::BadRequest(msg),
+            StatusCode::TOO_MANY_REQUESTS => WriteFailure::Limit(msg),
+            _ => WriteFailure::Internal(msg),
+        }
+    }
+
+    /// A peer's answer (anything but the three permanent codes counts as unavailable).
+    fn from_peer(endpoint: &str, s: &tonic::Status) -> Self {
+        let msg = format!("forwarding to {endpoint}: {}", s.message());
+        match s.code() {
+            tonic::Code::AlreadyExists => WriteFailure::Conflict(msg),
+            tonic::Code::InvalidArgument => WriteFailure::BadRequest(msg),
+            tonic::Code::ResourceExhausted => WriteFailure::Limit(msg),
+            _ => WriteFailure::Unavailable(msg),
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            WriteFailure::Unavailable(_) | WriteFailure::Internal(_)
+        )
+    }
+
+    /// Index into per-kind counters: conflict, bad request, limit, retryable.
+    fn kind(&self) -> usize {
+        match self {
+            WriteFailure::Conflict(_) => 0,
+            WriteFailure::BadRequest(_) => 1,
+            WriteFailure::Limit(_) => 2,
+            WriteFailure::Unavailable(_) | WriteFailure::Internal(_) => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RingLabel {
+    name: String,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Metrics {
+    /// `thanos_receive_replications_total{result}`: replicated writes by outcome.
+    replications: Family<ResultLabel, Counter>,
+    /// `thanos_receive_forward_requests_total{result}`: requests sent to peers.
+    forwards: Family<ResultLabel, Counter>,
+    /// `thanos_receive_hashring_nodes{name}`.
+    nodes: Family<RingLabel, Gauge>,
+    /// `thanos_receive_hashrings_file_changes_total`.
+    changes: Counter,
+    /// `thanos_receive_hashrings_file_errors_total`.
+    errors: Counter,
+}
+
+/// Routes writes to the local heads and to peers (see the module docs).
+#[derive(Debug)]
+pub struct Distributor {
+    tsdb: Arc<MultiTsdb>,
+    opts: DistributorOptions,
+    rings: RwLock<Option<(Arc<Hashrings>, String)>>,
+    peers: Mutex<HashMap<String, WriteableStoreClient<Channel>>>,
+    metrics: Metrics,
+    /// Content hash of the last file read (changes are detected by content).
+    file_hash: AtomicU64,
+}
+
+/// A distributor that cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum DistributorError {
+    /// The hashrings file is invalid.
+    #[error("--receive.hashrings-file {path}: {source}")]
+    Hashrings {
+        /// The file.
+        path: String,
+        /// Why.
+        source: HashringError,
+    },
+    /// The file cannot be read.
+    #[error("--receive.hashrings-file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Flags that do not fit together.
+    #[error("{0}")]
+    Options(String),
+}
+
+impl Distributor {
+    /// A distributor over `tsdb`; reads the hashrings file if one is configured.
+    pub fn new(
+        tsdb: Arc<MultiTsdb>,
+        opts: DistributorOptions,
+    ) -> Result<Arc<Self>, DistributorError> {
+        if opts.replication_factor == 0 {
+            return Err(DistributorError::Options(
+                "--receive.replication-factor must be at least 1".to_string(),
+            ));
+        }
+        if opts.hashrings_file.is_none() && opts.replication_factor > 1 {
+            return Err(DistributorError::Options(format!(
+                "--receive.replication-factor={} needs a --receive.hashrings-file listing the replicas",
+                opts.replication_factor
+            )));
+        }
+        if opts.hashrings_file.is_some() && opts.local_endpoint.is_empty() {
+            return Err(DistributorError::Options(
+                "--receive.hashrings-file needs --receive.local-endpoint (this receiver's address in the hashrings, usually its --grpc-address)".to_string(),
+            ));
+        }
+        let d = Arc::new(Self {
+            tsdb,
+            opts,
+            rings: RwLock::new(None),
+            peers: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+            file_hash: AtomicU64::new(0),
+        });
+        d.reload()?;
+        Ok(d)
+    }
+
+    /// A distributor that appends every write locally (no hashring).
+    pub fn local(tsdb: Arc<MultiTsdb>) -> Arc<Self> {
+        Arc::new(Self {
+            tsdb,
+            opts: DistributorOptions::default(),
+            rings: RwLock::new(None),
+            peers: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+            file_hash: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether writes are distributed (a hashrings file is configured).
+    pub fn is_distributed(&self) -> bool {
+        self.opts.hashrings_file.is_some()
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &DistributorOptions {
+        &self.opts
+    }
+
+    /// The hashrings in use, if any.
+    pub fn hashrings(&self) -> Option<Arc<Hashrings>> {
+        read(&self.rings).as_ref().map(|(r, _)| Arc::clone(r))
+    }
+
+    /// Re-reads the hashrings file; swaps the rings in when the content changed and is valid.
+    /// `Ok(true)` when they changed. An error keeps the rings in use.
+    pub fn reload(&self) -> Result<bool, DistributorError> {
+        let Some(path) = &self.opts.hashrings_file else {
+            return Ok(false);
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            self.metrics.errors.inc();
+            DistributorError::Read {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let hash = xxhash_rust::xxh64::xxh64(text.as_bytes(), 0);
+        if read(&self.rings).is_some() && self.file_hash.load(Ordering::Relaxed) == hash {
+            return Ok(false);
+        }
+        let rings = Hashrings::parse(&text, self.opts.replication_factor).map_err(|source| {
+            self.metrics.errors.inc();
+            DistributorError::Hashrings {
+                path: shown.clone(),
+                source,
+            }
+        })?;
+        let nodes = rings.nodes();
+        if !nodes.contains(&self.opts.local_endpoint) {
+            tracing::warn!(
+                local_endpoint = self.opts.local_endpoint,
+                ?nodes,
+                "--receive.local-endpoint is in no hashring: this receiver only routes"
+            );
+        }
+        for r in rings.rings() {
+            self.metrics
+                .nodes
+                .get_or_create(&RingLabel {
+                    name: r.name().to_string(),
+                })
+                .set(r.endpoints().len() as i64);
+        }
+        lock(&self.peers).retain(|addr, _| nodes.contains(addr));
+        *write(&self.rings) = Some((Arc::new(rings), text));
+        self.file_hash.store(hash, Ordering::Relaxed);
+        self.metrics.changes.inc();
+        tracing::info!(path = shown, nodes = nodes.len(), "hashrings loaded");
+        Ok(true)
+    }
+
+    /// Re-reads the hashrings file every `every` until the task is dropped.
+    pub async fn watch(self: Arc<Self>, every: Duration) {
+        if !self.is_distributed() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.reload() {
+                tracing::error!(error = %e, "hashrings file not reloaded; keeping the rings in use");
+            }
+        }
+    }
+
+    /// Registers the distribution metrics (call once).
+    pub fn register_metrics(&self, r: &mut Registry) {
+        let m = &self.metrics;
+        r.register(
+            "thanos_receive_replications",
+            "Replicated write requests, by result.",
+            m.replications.clone(),
+        );
+        r.register(
+            "thanos_receive_forward_requests",
+            "Write requests forwarded to other receivers, by result.",
+            m.forwards.clone(),
+        );
+        r.register(
+            "thanos_receive_hashring_nodes",
+            "Endpoints per hashring.",
+            m.nodes.clone(),
+        );
+        r.register(
+            "thanos_receive_hashrings_file_changes",
+            "Times the hashrings file was (re)loaded with new content.",
+            m.changes.clone(),
+        );
+        r.register(
+            "thanos_receive_hashrings_file_errors",
+            "Times the hashrings file could not be read or was invalid.",
+            m.errors.clone(),
+        );
+    }
+
+    /// Stores `series` for `tenant`: locally, or by the hashring with replication (see the
+    /// module docs). `replicated`: the request came from a receiver that already
+    /// replicated it, so it is stored here only.
+    pub async fn write(
+        &self,
+        tenant: &str,
+        series: Vec<Series>,
+        replicated: bool,
+    ) -> Result<AppendStats, WriteFailure> {
+        if series.is_empty() {
+            return Ok(AppendStats::default());
+        }
+        let rings = self.hashrings();
+        let Some(rings) = rings.filter(|_| !replicated) else {
+            return self.write_local(tenant, series).await;
+        };
+        let ring = rings
+            .for_tenant(tenant)
+            .map_err(|e| WriteFailure::Internal(e.to_string()))?;
+        let rf = self.opts.replication_factor;
+        let quorum = write_quorum(rf);
+
+        // Endpoint of each (series, replica); the series of each endpoint.
+        let mut endpoints: Vec<&str> = Vec::new();
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for (i, (labels, _)) in series.iter().enumerate() {
+            let hash = series_hash(tenant, labels);
+            for n in 0..rf {
+                let ep = ring.get_n(hash, n);
+                let e = match endpoints.iter().position(|x| *x == ep) {
+                    Some(e) => e,
+                    None => {
+                        endpoints.push(ep);
+                        batches.push(Vec::new());
+                        endpoints.len() - 1
+                    }
+                };
+                batches[e].push(i);
+            }
+        }
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+
+        let shared = Arc::new(series);
+        for (e, idx) in batches.iter().cloned().enumerate() {
+            let tx = tx.clone();
+            let endpoint = endpoints[e].to_string();
+            let tenant = tenant.to_string();
+            let shared = Arc::clone(&shared);
+            if endpoint == self.opts.local_endpoint {
+                let tsdb = Arc::clone(&self.tsdb);
+                tokio::task::spawn_blocking(move || {
+                    let batch: Vec<Series> = idx.iter().map(|&i| shared[i].clone()).collect();
+                    let res = tsdb
+                        .append(&tenant, &batch)
+                        .map_err(|err| WriteFailure::from_tenant_error(&err));
+                    let _ = tx.send((e, res.map(Some)));
+                });
+            } else {
+                let client = self.peer(&endpoint);
+                let timeout = self.opts.forward_timeout;
+                let forwards = self.metrics.forwards.clone();
+                tokio::spawn(async move {
+                    let req = WriteRequest {
+                        timeseries: idx.iter().map(|&i| to_copy(&shared[i])).collect(),
+                        tenant,
+                        replica: 1,
+                        timeseries_tenant_data: Vec::new(),
+                    };
+                    drop(shared);
+                    let res = match client {
+                        Err(f) => Err(f),
+                        Ok(mut c) => match tokio::time::timeout(timeout, c.remote_write(req)).await
+                        {
+                            Ok(Ok(_)) => Ok(None),
+                            Ok(Err(s)) => Err(WriteFailure::from_peer(&endpoint, &s)),
+                            Err(_) => Err(WriteFailure::Unavailable(format!(
+                                "forwarding to {endpoint}: no answer within {timeout:?}"
+                            ))),
+                        },
+                    };
+                    let result = if res.is_ok() { "success" } else { "error" };
+                    forwards
+                        .get_or_create(&ResultLabel {
+                            result: result.to_string(),
+                        })
+                        .inc();
+                    let _ = tx.send((e, res));
+                });
+            }
+        }
+        drop(tx);
+
+        // Per series: acknowledgements, and failures by kind.
+        let n = shared.len();
+        let mut acks = vec![0usize; n];
+        let mut fails = vec![[0usize; 4]; n];
+        let mut results: Vec<Option<Result<Option<AppendStats>, WriteFailure>>> =
+            vec![None; endpoints.len()];
+        let fail_threshold = rf - quorum + 1;
+        // Every replica's answer is awaited (each is bounded by the forward timeout), not
+        // only a quorum: acknowledging early would let the sender's next request for a series
+        // reach a slow replica before this one, which that replica then refuses as out of
+        // order and never holds.
+        while let Some((e, res)) = rx.recv().await {
+            // Replicas of one series are on distinct endpoints (hashmod, n < len).
+            for &i in &batches[e] {
+                match &res {
+                    Ok(_) => acks[i] += 1,
+                    Err(f) => fails[i][f.kind()] += 1,
+                }
+            }
+            results[e] = Some(res);
+        }
+        let stats = results
+            .iter()
+            .flatten()
+            .find_map(|r| r.as_ref().ok().copied().flatten())
+            .unwrap_or_default();
+        let failed: Vec<usize> = (0..n).filter(|&i| acks[i] < quorum).collect();
+        let outcome = if failed.is_empty() {
+            "success"
+        } else {
+            "error"
+        };
+        self.metrics
+            .replications
+            .get_or_create(&ResultLabel {
+                result: outcome.to_string(),
+            })
+            .inc();
+        if failed.is_empty() {
+            return Ok(stats);
+        }
+
+        // Reasons, deduplicated, in endpoint order.
+        let mut reasons: Vec<String> = Vec::new();
+        for r in results.iter().flatten() {
+            if let Err(f) = r {
+                let s = f.to_string();
+                if !reasons.contains(&s) {
+                    reasons.push(s);
+                }
+            }
+        }
+        let detail = format!(
+            "quorum not reached for {} of {n} series (each needs {quorum} of {rf} replicas): {}",
+            failed.len(),
+            reasons.join("; ")
+        );
+        // A permanent cause only when it alone rules quorum out for every failed series.
+        let mut permanent: Option<usize> = None;
+        for &i in &failed {
+            match (0..3).find(|&k| fails[i][k] >= fail_threshold) {
+                Some(k) => {
+                    permanent.get_or_insert(k);
+                }
+                None => return Err(WriteFailure::Unavailable(detail)),
+            }
+        }
+        Err(match permanent {
+            Some(0) => WriteFailure::Conflict(detail),
+            Some(1) => WriteFailure::BadRequest(detail),
+            _ => WriteFailure::Limit(detail),
+        })
+    }
+
+    /// Appends `series` to the local heads on the blocking pool.
+    async fn write_local(
+        &self,
+        tenant: &str,
+        series: Vec<Series>,
+    ) -> Result<AppendStats, WriteFailure> {
+        let tsdb = Arc::clone(&self.tsdb);
+        let tenant = tenant.to_string();
+        let res = tokio::task::spawn_blocking(move || {
+            tsdb.append(&tenant, &series).map_err(|e| {
+                let f = WriteFailure::from_tenant_error(&e);
+                if f.is_retryable() {
+                    tracing::error!(tenant, error = %e, "remote write append failed");
+                } else {
+                    tracing::debug!(tenant, error = %e, "remote write refused");
+                }
+                f
+            })
+        })
+        .await;
+        match res {
+            Ok(r) => r,
+            Err(e) => Err(WriteFailure::Internal(format!("internal error: {e}"))),
+        }
+    }
+
+    /// The (lazily connecting) client of a peer.
+    fn peer(&self, endpoint: &str) -> Result<WriteableStoreClient<Channel>, WriteFailure> {
+        let mut peers = lock(&self.peers);
+        if let Some(c) = peers.get(endpoint) {
+            return Ok(c.clone());
+        }
+        let uri = if endpoint.contains("://") {
+            endpoint.to_string()
+        } else {
+            format!("http://{endpoint}")
+        };
+        let channel = tonic::transport::Endpoint::from_shared(uri)
+            .map_err(|e| WriteFailure::Internal(format!("endpoint {endpoint:?}: {e}")))?
+            .connect_timeout(self.opts.forward_timeout)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let client = WriteableStoreClient::new(channel)
+            .max_encoding_message_size(usize::MAX)
+            .max_decoding_message_size(usize::MAX);
+        peers.insert(endpoint.to_string(), client.clone());
+        Ok(client)
+    }
+}
+
+/// A series as Thanos' `prometheus_copy.TimeSeries`.
+fn to_copy((labels, samples): &Series) -> prometheus_copy::TimeSeries {
+    prometheus_copy::TimeSeries {
+        labels: labels
+            .iter()
+            .map(|l| PbLabel {
+                name: l.name.clone(),
+                value: l.value.clone(),
+            })
+            .collect(),
+        samples: samples
+            .iter()
+            .map(|&(timestamp, value)| prometheus_copy::Sample { value, timestamp })
+            .collect(),
+        exemplars: Vec::new(),
+        histograms: Vec::new(),
+    }
+}
