@@ -31,7 +31,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -41,9 +40,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use strata_storeapi::convert::labels_to_pb;
 use strata_storeapi::pb::prometheus_copy;
+use strata_storeapi::pb::thanos::WriteRequest;
 use strata_storeapi::pb::thanos::writeable_store_client::WriteableStoreClient;
-use strata_storeapi::pb::thanos::{Label as PbLabel, WriteRequest};
 use strata_tsdb::labels::Labels;
 use tonic::transport::Channel;
 
@@ -160,7 +160,7 @@ impl WriteFailure {
         )
     }
 
-    /// Index into per-kind counters: conflict, bad request, limit, retryable.
+    /// Index into per-kind counters: a [`PERMANENT`] index, or 3 for retryable failures.
     fn kind(&self) -> usize {
         match self {
             WriteFailure::Conflict(_) => 0,
@@ -170,6 +170,13 @@ impl WriteFailure {
         }
     }
 }
+
+/// The permanent failure kinds, by [`WriteFailure::kind`].
+const PERMANENT: [fn(String) -> WriteFailure; 3] = [
+    WriteFailure::Conflict,
+    WriteFailure::BadRequest,
+    WriteFailure::Limit,
+];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
@@ -200,11 +207,12 @@ struct Metrics {
 pub struct Distributor {
     tsdb: Arc<MultiTsdb>,
     opts: DistributorOptions,
-    rings: RwLock<Option<(Arc<Hashrings>, String)>>,
+    rings: RwLock<Option<Arc<Hashrings>>>,
+    /// The hashrings file's content when last read (valid or not): unchanged content is not
+    /// parsed (or reported) again.
+    last_read: Mutex<Option<String>>,
     peers: Mutex<HashMap<String, WriteableStoreClient<Channel>>>,
     metrics: Metrics,
-    /// Content hash of the last file read (changes are detected by content).
-    file_hash: AtomicU64,
 }
 
 /// A distributor that cannot start.
@@ -253,27 +261,24 @@ impl Distributor {
                 "--receive.hashrings-file needs --receive.local-endpoint (this receiver's address in the hashrings, usually its --grpc-address)".to_string(),
             ));
         }
-        let d = Arc::new(Self {
-            tsdb,
-            opts,
-            rings: RwLock::new(None),
-            peers: Mutex::new(HashMap::new()),
-            metrics: Metrics::default(),
-            file_hash: AtomicU64::new(0),
-        });
+        let d = Self::build(tsdb, opts);
         d.reload()?;
         Ok(d)
     }
 
     /// A distributor that appends every write locally (no hashring).
     pub fn local(tsdb: Arc<MultiTsdb>) -> Arc<Self> {
+        Self::build(tsdb, DistributorOptions::default())
+    }
+
+    fn build(tsdb: Arc<MultiTsdb>, opts: DistributorOptions) -> Arc<Self> {
         Arc::new(Self {
             tsdb,
-            opts: DistributorOptions::default(),
+            opts,
             rings: RwLock::new(None),
+            last_read: Mutex::new(None),
             peers: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
-            file_hash: AtomicU64::new(0),
         })
     }
 
@@ -289,7 +294,7 @@ impl Distributor {
 
     /// The hashrings in use, if any.
     pub fn hashrings(&self) -> Option<Arc<Hashrings>> {
-        read(&self.rings).as_ref().map(|(r, _)| Arc::clone(r))
+        read(&self.rings).clone()
     }
 
     /// Re-reads the hashrings file; swaps the rings in when the content changed and is valid.
@@ -306,9 +311,12 @@ impl Distributor {
                 reason: e.to_string(),
             }
         })?;
-        let hash = xxhash_rust::xxh64::xxh64(text.as_bytes(), 0);
-        if read(&self.rings).is_some() && self.file_hash.load(Ordering::Relaxed) == hash {
-            return Ok(false);
+        {
+            let mut last = lock(&self.last_read);
+            if last.as_deref() == Some(text.as_str()) {
+                return Ok(false);
+            }
+            *last = Some(text.clone());
         }
         let rings = Hashrings::parse(&text, self.opts.replication_factor).map_err(|source| {
             self.metrics.errors.inc();
@@ -334,8 +342,7 @@ impl Distributor {
                 .set(r.endpoints().len() as i64);
         }
         lock(&self.peers).retain(|addr, _| nodes.contains(addr));
-        *write(&self.rings) = Some((Arc::new(rings), text));
-        self.file_hash.store(hash, Ordering::Relaxed);
+        *write(&self.rings) = Some(Arc::new(rings));
         self.metrics.changes.inc();
         tracing::info!(path = shown, nodes = nodes.len(), "hashrings loaded");
         Ok(true)
@@ -426,7 +433,6 @@ impl Distributor {
         }
 
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-
         let shared = Arc::new(series);
         for (e, idx) in batches.iter().cloned().enumerate() {
             let tx = tx.clone();
@@ -437,10 +443,7 @@ impl Distributor {
                 let tsdb = Arc::clone(&self.tsdb);
                 tokio::task::spawn_blocking(move || {
                     let batch: Vec<Series> = idx.iter().map(|&i| shared[i].clone()).collect();
-                    let res = tsdb
-                        .append(&tenant, &batch)
-                        .map_err(|err| WriteFailure::from_tenant_error(&err));
-                    let _ = tx.send((e, res.map(Some)));
+                    let _ = tx.send((e, append_local(&tsdb, &tenant, &batch).map(Some)));
                 });
             } else {
                 let client = self.peer(&endpoint);
@@ -477,17 +480,16 @@ impl Distributor {
         }
         drop(tx);
 
-        // Per series: acknowledgements, and failures by kind.
+        // Per series: acknowledgements, and failures by kind. Every replica's answer is
+        // awaited (each is bounded by the forward timeout), not only a quorum: acknowledging
+        // early would let the sender's next request for a series reach a slow replica before
+        // this one, which that replica then refuses as out of order and never holds.
         let n = shared.len();
         let mut acks = vec![0usize; n];
         let mut fails = vec![[0usize; 4]; n];
-        let mut results: Vec<Option<Result<Option<AppendStats>, WriteFailure>>> =
-            vec![None; endpoints.len()];
-        let fail_threshold = rf - quorum + 1;
-        // Every replica's answer is awaited (each is bounded by the forward timeout), not
-        // only a quorum: acknowledging early would let the sender's next request for a series
-        // reach a slow replica before this one, which that replica then refuses as out of
-        // order and never holds.
+        let mut stats = AppendStats::default();
+        // Failure reasons, deduplicated.
+        let mut reasons: Vec<String> = Vec::new();
         while let Some((e, res)) = rx.recv().await {
             // Replicas of one series are on distinct endpoints (hashmod, n < len).
             for &i in &batches[e] {
@@ -496,13 +498,16 @@ impl Distributor {
                     Err(f) => fails[i][f.kind()] += 1,
                 }
             }
-            results[e] = Some(res);
+            match res {
+                Ok(local) => stats = local.unwrap_or(stats),
+                Err(f) => {
+                    let reason = f.to_string();
+                    if !reasons.contains(&reason) {
+                        reasons.push(reason);
+                    }
+                }
+            }
         }
-        let stats = results
-            .iter()
-            .flatten()
-            .find_map(|r| r.as_ref().ok().copied().flatten())
-            .unwrap_or_default();
         let failed: Vec<usize> = (0..n).filter(|&i| acks[i] < quorum).collect();
         let outcome = if failed.is_empty() {
             "success"
@@ -519,35 +524,22 @@ impl Distributor {
             return Ok(stats);
         }
 
-        // Reasons, deduplicated, in endpoint order.
-        let mut reasons: Vec<String> = Vec::new();
-        for r in results.iter().flatten() {
-            if let Err(f) = r {
-                let s = f.to_string();
-                if !reasons.contains(&s) {
-                    reasons.push(s);
-                }
-            }
-        }
         let detail = format!(
             "quorum not reached for {} of {n} series (each needs {quorum} of {rf} replicas): {}",
             failed.len(),
             reasons.join("; ")
         );
-        // A permanent cause only when it alone rules quorum out for every failed series.
-        let mut permanent: Option<usize> = None;
-        for &i in &failed {
-            match (0..3).find(|&k| fails[i][k] >= fail_threshold) {
-                Some(k) => {
-                    permanent.get_or_insert(k);
-                }
-                None => return Err(WriteFailure::Unavailable(detail)),
-            }
-        }
-        Err(match permanent {
-            Some(0) => WriteFailure::Conflict(detail),
-            Some(1) => WriteFailure::BadRequest(detail),
-            _ => WriteFailure::Limit(detail),
+        tracing::debug!(tenant, error = %detail, "replicated write failed");
+        // A permanent cause only when it alone rules quorum out for every failed series
+        // (the first such cause names the error); otherwise a retry may succeed.
+        let fail_threshold = rf - quorum + 1;
+        let permanent: Option<Vec<usize>> = failed
+            .iter()
+            .map(|&i| (0..PERMANENT.len()).find(|&k| fails[i][k] >= fail_threshold))
+            .collect();
+        Err(match permanent.and_then(|k| k.first().copied()) {
+            Some(k) => PERMANENT[k](detail),
+            None => WriteFailure::Unavailable(detail),
         })
     }
 
@@ -559,22 +551,9 @@ impl Distributor {
     ) -> Result<AppendStats, WriteFailure> {
         let tsdb = Arc::clone(&self.tsdb);
         let tenant = tenant.to_string();
-        let res = tokio::task::spawn_blocking(move || {
-            tsdb.append(&tenant, &series).map_err(|e| {
-                let f = WriteFailure::from_tenant_error(&e);
-                if f.is_retryable() {
-                    tracing::error!(tenant, error = %e, "remote write append failed");
-                } else {
-                    tracing::debug!(tenant, error = %e, "remote write refused");
-                }
-                f
-            })
-        })
-        .await;
-        match res {
-            Ok(r) => r,
-            Err(e) => Err(WriteFailure::Internal(format!("internal error: {e}"))),
-        }
+        tokio::task::spawn_blocking(move || append_local(&tsdb, &tenant, &series))
+            .await
+            .unwrap_or_else(|e| Err(WriteFailure::Internal(format!("internal error: {e}"))))
     }
 
     /// The (lazily connecting) client of a peer.
@@ -583,13 +562,8 @@ impl Distributor {
         if let Some(c) = peers.get(endpoint) {
             return Ok(c.clone());
         }
-        let uri = if endpoint.contains("://") {
-            endpoint.to_string()
-        } else {
-            format!("http://{endpoint}")
-        };
-        let channel = tonic::transport::Endpoint::from_shared(uri)
-            .map_err(|e| WriteFailure::Internal(format!("endpoint {endpoint:?}: {e}")))?
+        let channel = strata_storeapi::client::endpoint(endpoint)
+            .map_err(|e| WriteFailure::Internal(e.to_string()))?
             .connect_timeout(self.opts.forward_timeout)
             .tcp_nodelay(true)
             .connect_lazy();
@@ -601,16 +575,28 @@ impl Distributor {
     }
 }
 
+/// Appends `batch` to the local heads (blocking), logging refusals: the one place writes
+/// reach local storage.
+fn append_local(
+    tsdb: &MultiTsdb,
+    tenant: &str,
+    batch: &[Series],
+) -> Result<AppendStats, WriteFailure> {
+    tsdb.append(tenant, batch).map_err(|e| {
+        let f = WriteFailure::from_tenant_error(&e);
+        if f.is_retryable() {
+            tracing::error!(tenant, error = %e, "remote write append failed");
+        } else {
+            tracing::debug!(tenant, error = %e, "remote write refused");
+        }
+        f
+    })
+}
+
 /// A series as Thanos' `prometheus_copy.TimeSeries`.
 fn to_copy((labels, samples): &Series) -> prometheus_copy::TimeSeries {
     prometheus_copy::TimeSeries {
-        labels: labels
-            .iter()
-            .map(|l| PbLabel {
-                name: l.name.clone(),
-                value: l.value.clone(),
-            })
-            .collect(),
+        labels: labels_to_pb(labels),
         samples: samples
             .iter()
             .map(|&(timestamp, value)| prometheus_copy::Sample { value, timestamp })

@@ -43,20 +43,13 @@ pub enum HashringError {
     NoHashring(String),
 }
 
-/// An endpoint: a plain address or an object with one.
+/// An endpoint: a plain address or an object with one (its other keys, `az` and
+/// `capnproto_address`, are ignored, as are the hashring keys strata does not use).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum EndpointConfig {
     Address(String),
-    Object {
-        address: String,
-        #[serde(default)]
-        #[allow(dead_code)]
-        az: String,
-        #[serde(default)]
-        #[allow(dead_code)]
-        capnproto_address: String,
-    },
+    Object { address: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,12 +64,6 @@ struct HashringConfig {
     endpoints: Vec<EndpointConfig>,
     #[serde(default)]
     algorithm: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    external_labels: serde_json::Map<String, serde_json::Value>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    shuffle_sharding_config: serde_json::Value,
 }
 
 /// How a hashring's `tenants` are matched.
@@ -185,7 +172,7 @@ impl Hashrings {
                 .endpoints
                 .into_iter()
                 .map(|e| match e {
-                    EndpointConfig::Address(a) | EndpointConfig::Object { address: a, .. } => a,
+                    EndpointConfig::Address(a) | EndpointConfig::Object { address: a } => a,
                 })
                 .collect();
             if let Some(e) = endpoints.iter().find(|e| e.is_empty()) {

@@ -333,9 +333,6 @@ impl ReceiveHttp {
                         (ok, Some(stats))
                     }
                     Err(f) => {
-                        if self.dist.is_distributed() {
-                            tracing::debug!(tenant, error = %f, "remote write failed");
-                        }
                         let out = Outcome {
                             status: f.status(),
                             message: f.to_string(),

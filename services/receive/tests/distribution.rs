@@ -30,6 +30,21 @@ fn free_addr() -> String {
     l.local_addr().unwrap().to_string()
 }
 
+/// A receiver's configuration: data in `dir`, gRPC on `grpc`, other listeners on free ports.
+fn config(dir: &Path, grpc: &str) -> ServiceConfig {
+    let mut cfg = ServiceConfig::new(TenantOptions {
+        dir: dir.to_path_buf(),
+        head: HeadOptions::default(),
+        tenant_label: "tenant_id".to_string(),
+        external_labels: Labels::empty(),
+        max_series_per_tenant: 0,
+    });
+    cfg.remote_write_address = "127.0.0.1:0".to_string();
+    cfg.http_address = "127.0.0.1:0".to_string();
+    cfg.grpc_address = grpc.to_string();
+    cfg
+}
+
 /// A receiver running in this process; stopped on drop.
 struct Node {
     rw: SocketAddr,
@@ -42,16 +57,7 @@ struct Node {
 impl Node {
     async fn start(grpc: &str, ring: Option<&Path>, rf: usize) -> Node {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = ServiceConfig::new(TenantOptions {
-            dir: dir.path().to_path_buf(),
-            head: HeadOptions::default(),
-            tenant_label: "tenant_id".to_string(),
-            external_labels: Labels::empty(),
-            max_series_per_tenant: 0,
-        });
-        cfg.remote_write_address = "127.0.0.1:0".to_string();
-        cfg.http_address = "127.0.0.1:0".to_string();
-        cfg.grpc_address = grpc.to_string();
+        let mut cfg = config(dir.path(), grpc);
         cfg.distributor = DistributorOptions {
             hashrings_file: ring.map(Path::to_path_buf),
             local_endpoint: grpc.to_string(),
@@ -303,16 +309,7 @@ async fn a_changed_hashrings_file_is_picked_up_and_a_broken_one_ignored() {
 #[tokio::test]
 async fn bad_distribution_flags_fail_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = ServiceConfig::new(TenantOptions {
-        dir: dir.path().to_path_buf(),
-        head: HeadOptions::default(),
-        tenant_label: "tenant_id".to_string(),
-        external_labels: Labels::empty(),
-        max_series_per_tenant: 0,
-    });
-    cfg.remote_write_address = "127.0.0.1:0".to_string();
-    cfg.grpc_address = "127.0.0.1:0".to_string();
-    cfg.http_address = "127.0.0.1:0".to_string();
+    let mut cfg = config(dir.path(), "127.0.0.1:0");
     cfg.distributor.replication_factor = 3;
     let err = run(cfg.clone(), std::future::pending(), |_| panic!("started"))
         .await

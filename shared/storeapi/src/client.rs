@@ -26,7 +26,7 @@ pub struct GrpcStore {
 }
 
 /// `host:port` (or a full `http://…` URI) as a tonic endpoint.
-fn endpoint(addr: &str) -> Result<Endpoint, StoreError> {
+pub fn endpoint(addr: &str) -> Result<Endpoint, StoreError> {
     let uri = if addr.contains("://") {
         addr.to_string()
     } else {
