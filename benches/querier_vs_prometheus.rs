@@ -328,7 +328,7 @@ fn init_duration(bin: &Path, store: SocketAddr) -> Result<f64, String> {
     let started = Instant::now();
     let mut child = Command::new(bin)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("STRATA_ENDPOINTS", store.to_string())
+        .env("STRATA_ENDPOINT", store.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -462,7 +462,7 @@ fn lambda_cold_start(store: SocketAddr, runs: usize) {
             .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(port.to_string())
             .arg("--env-var")
-            .arg(format!("STRATA_ENDPOINTS={store}"))
+            .arg(format!("STRATA_ENDPOINT={store}"))
             .current_dir(workspace.join("functions/querier")),
     ) {
         Ok(w) => w,

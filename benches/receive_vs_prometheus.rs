@@ -6,7 +6,7 @@
 //! Prometheus remote write shard's batch), snappy + protobuf remote write 1.0, built before
 //! anything is timed. A "round" gives every series its next sample (15 s apart, as scrapes);
 //! round 0 creates the series. Then, per concurrency level (1, 2, 4, 8 senders, each its own
-//! keep-alive HTTP/1.1 connection and its own share of the series, so every series' samples
+//! keep-alive HTTP connection and its own share of the series, so every series' samples
 //! arrive in order), `ROUNDS` rounds are sent as fast as the server answers. Per level:
 //! accepted samples/s and the p50/p99 request latency. Saturation = the best level.
 //!
@@ -24,15 +24,16 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::bench_data::{env_usize, machine, mb, rss};
 use common::prometheus::Prometheus;
-use common::receive::{Receiver, now_ms};
+use common::receive::{REMOTE_WRITE_HEADERS, Receiver, now_ms};
 use strata_receive::remote_write;
+use strata_testkit::http;
 use strata_tsdb::labels::Labels;
 
 const STEP_MS: i64 = 15_000;
@@ -41,7 +42,7 @@ const STEP_MS: i64 = 15_000;
 struct Load {
     series: usize,
     batch: usize,
-    bodies: Vec<Vec<Arc<Vec<u8>>>>,
+    bodies: Vec<Vec<Bytes>>,
 }
 
 impl Load {
@@ -73,7 +74,7 @@ impl Load {
                                 (labels[i].clone(), vec![(t0 + r as i64 * STEP_MS, v)])
                             })
                             .collect();
-                        Arc::new(remote_write::encode(&req).unwrap())
+                        Bytes::from(remote_write::encode(&req).unwrap())
                     })
                     .collect()
             })
@@ -86,64 +87,42 @@ impl Load {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection that POSTs remote write bodies.
+/// One sender: a keep-alive connection that POSTs remote write bodies.
 struct Conn {
+    rt: tokio::runtime::Runtime,
+    client: http::Client,
     addr: SocketAddr,
     path: &'static str,
-    reader: BufReader<TcpStream>,
 }
 
 impl Conn {
     fn open(addr: SocketAddr, path: &'static str) -> Conn {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_nodelay(true).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         Conn {
+            rt,
+            client: http::Client::new(),
             addr,
             path,
-            reader: BufReader::new(s),
         }
     }
 
     /// POSTs `body`; returns the status code.
-    fn post(&mut self, body: &[u8]) -> u16 {
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Encoding: snappy\r\n\
-             Content-Type: application/x-protobuf\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n\
-             Content-Length: {}\r\n\r\n",
-            self.path,
+    fn post(&mut self, body: &Bytes) -> u16 {
+        let send = self.client.send(
+            "POST",
             self.addr,
-            body.len()
+            self.path,
+            &REMOTE_WRITE_HEADERS,
+            body.clone(),
         );
-        let s = self.reader.get_mut();
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {line:?}"));
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                len = v.trim().parse().unwrap();
-            }
+        let resp = self.rt.block_on(send).unwrap();
+        if !(200..300).contains(&resp.status) {
+            eprintln!("  {}: {}", resp.status, resp.text().trim());
         }
-        let mut body = vec![0u8; len];
-        self.reader.read_exact(&mut body).unwrap();
-        if !(200..300).contains(&status) {
-            eprintln!("  {status}: {}", String::from_utf8_lossy(&body).trim());
-        }
-        status
+        resp.status
     }
 }
 

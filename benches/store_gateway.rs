@@ -27,7 +27,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
 use strata_storeapi::{GrpcStore, Store};
+use strata_testkit::http;
 use strata_tsdb::chunks::{ParsedChunk, parse_chunk, segment_name, split_ref};
 use strata_tsdb::index::IndexReader;
 use strata_tsdb::index::series_entry_size;
@@ -451,22 +452,9 @@ fn start_gateway(bucket: &Path, data_dir: &Path) -> Gateway {
     gw
 }
 
-/// A plain HTTP/1.0 GET (no chunked encoding to undo).
+/// GET `path`: status (0 when the request failed) and body.
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    if write!(s, "GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n").is_err() {
-        return (0, String::new());
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
+    http::blocking::get(addr, path).map_or((0, String::new()), |r| (r.status, r.text()))
 }
 
 /// `/metrics` as `name{labels}` -> value.

@@ -1,7 +1,9 @@
 //! `strata local`: everything in one process over a FILESYSTEM bucket in `<data-dir>/bucket`,
-//! until Ctrl-C. Components join as they land; today it serves the store gateway (StoreAPI on
-//! 10905, metrics and blocks on 10906) over the bucket and the querier (Prometheus HTTP API and
-//! web page on 10904, StoreAPI on 10903) over the gateway, and shows how to fill the bucket.
+//! until Ctrl-C. Components join as they land; today it starts, on one runner, the store
+//! gateway (StoreAPI on 10905, metrics and blocks on 10906) over the bucket, receive (remote
+//! write on 10908, StoreAPI on 10907, metrics on 10909) uploading to it, and the querier
+//! (Prometheus HTTP API and web page on 10904, StoreAPI on 10903) over both; it ingests the
+//! components' own metrics and shows how to fill the bucket.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,15 +13,17 @@ use anyhow::{Context, Result};
 use clap::Args;
 use strata_querier::QuerierConfig;
 use strata_querier::endpoints::{EndpointOptions, EndpointSet};
-use strata_querier::service::{ServiceConfig as QueryService, run as run_querier};
+use strata_querier::service::{Running as QueryRunning, ServiceConfig as QueryService};
 use strata_receive::head::HeadOptions;
-use strata_receive::service::{ServiceConfig as ReceiveConfig, run as run_receive};
+use strata_receive::service::{Running as ReceiveRunning, ServiceConfig as ReceiveConfig};
 use strata_receive::tenants::{MultiTsdb, TenantOptions};
+use strata_runtime::{Health, Runner};
 use strata_store_gateway::GatewayConfig;
-use strata_store_gateway::service::{ServiceConfig, run as run_gateway};
+use strata_store_gateway::service::{Running as GatewayRunning, ServiceConfig as GatewayService};
+use strata_tsdb::labels::Labels;
+
 /// The tenant strata local writes its own metrics to (receive's default tenant).
 const DEFAULT_TENANT: &str = "default-tenant";
-use strata_tsdb::labels::Labels;
 
 /// Flags of `strata local`.
 #[derive(Debug, Args)]
@@ -28,36 +32,37 @@ pub(crate) struct LocalArgs {
     #[arg(long = "data-dir", env = "STRATA_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// StoreAPI (gRPC) address of the store gateway.
-    #[arg(long = "store.grpc-address", default_value = "127.0.0.1:10905")]
+    #[arg(long = "store.grpc-address", env = "STRATA_STORE_GRPC_ADDRESS", default_value = "127.0.0.1:10905")]
     store_grpc_address: String,
     /// HTTP address of the store gateway (/metrics, /-/ready, /api/v1/blocks).
-    #[arg(long = "store.http-address", default_value = "127.0.0.1:10906")]
+    #[arg(long = "store.http-address", env = "STRATA_STORE_HTTP_ADDRESS", default_value = "127.0.0.1:10906")]
     store_http_address: String,
     /// HTTP address of the querier (Prometheus HTTP API, web page, /metrics).
-    #[arg(long = "query.http-address", default_value = "127.0.0.1:10904")]
+    #[arg(long = "query.http-address", env = "STRATA_QUERY_HTTP_ADDRESS", default_value = "127.0.0.1:10904")]
     query_http_address: String,
     /// StoreAPI (gRPC) address of the querier.
-    #[arg(long = "query.grpc-address", default_value = "127.0.0.1:10903")]
+    #[arg(long = "query.grpc-address", env = "STRATA_QUERY_GRPC_ADDRESS", default_value = "127.0.0.1:10903")]
     query_grpc_address: String,
     /// Remote write address of receive (`POST /api/v1/receive`).
     #[arg(
         long = "receive.remote-write-address",
+        env = "STRATA_RECEIVE_REMOTE_WRITE_ADDRESS",
         default_value = "127.0.0.1:10908"
     )]
     receive_remote_write_address: String,
     /// StoreAPI (gRPC) address of receive.
-    #[arg(long = "receive.grpc-address", default_value = "127.0.0.1:10907")]
+    #[arg(long = "receive.grpc-address", env = "STRATA_RECEIVE_GRPC_ADDRESS", default_value = "127.0.0.1:10907")]
     receive_grpc_address: String,
     /// HTTP address of receive (/metrics, probes).
-    #[arg(long = "receive.http-address", default_value = "127.0.0.1:10909")]
+    #[arg(long = "receive.http-address", env = "STRATA_RECEIVE_HTTP_ADDRESS", default_value = "127.0.0.1:10909")]
     receive_http_address: String,
     /// How often strata ingests its own /metrics (so there is something to query at once; 0s
     /// turns it off).
-    #[arg(long = "self-scrape-interval", default_value = "15s", value_parser = crate::flags::parse_duration_ms)]
-    self_scrape_ms: i64,
+    #[arg(long = "self-scrape-interval", env = "STRATA_SELF_SCRAPE_INTERVAL", default_value = "15s", value_parser = strata_runtime::cli::duration)]
+    self_scrape_interval: Duration,
     /// How often the bucket is re-listed for new blocks.
-    #[arg(long = "sync-block-duration", default_value = "30s", value_parser = crate::flags::parse_positive_duration_ms)]
-    sync_block_duration_ms: i64,
+    #[arg(long = "sync-block-duration", env = "STRATA_SYNC_BLOCK_DURATION", default_value = "30s", value_parser = strata_runtime::cli::positive_duration)]
+    sync_block_duration: Duration,
 }
 
 pub(crate) async fn run(args: LocalArgs) -> Result<()> {
@@ -89,84 +94,71 @@ pub(crate) async fn run(args: LocalArgs) -> Result<()> {
         "local bucket ready"
     );
 
-    let mut gateway = GatewayConfig::new(args.data_dir.join("store"));
-    gateway.sync_interval = Duration::from_millis(args.sync_block_duration_ms as u64);
-    let cfg = ServiceConfig {
-        grpc_address: args.store_grpc_address.clone(),
-        http_address: args.store_http_address,
-        gateway,
-    };
     let cfg_path = config_path.display().to_string();
 
-    // One Ctrl-C stops both components.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        strata_runtime::shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
+    // One runner: one Ctrl-C stops every component, and a restart loses nothing (receive
+    // syncs its WALs once its servers have drained).
+    let mut runner = Runner::new();
+    let started = start_all(&mut runner, &args, store, upload_bucket).await;
+    let (gateway, receive, query) = match started {
+        Ok(s) => s,
+        Err(e) => return Err(runner.abort(e).await),
     };
+    eprintln!(
+        "\nstrata local: bucket at {bucket}\n  objstore config: {cfg_path}\n\
+         strata store: StoreAPI on {sgrpc} (gRPC), metrics and probes on http://{shttp}\n  \
+         blocks: http://{shttp}/api/v1/blocks\n\
+         strata receive: point Prometheus' remote_write at http://{rw}/api/v1/receive \
+         (StoreAPI on {rgrpc}, metrics on http://{rhttp}/metrics); data in {rdir}\n\
+         strata query: web page and Prometheus HTTP API on http://{qhttp} \
+         (Grafana: a Prometheus data source with this URL), StoreAPI on {qgrpc} (gRPC)\n\n\
+         Import history into the bucket (picked up within the sync interval):\n  \
+         strata tools bucket backfill --objstore.config-file {cfg_path} --label cluster=local metrics.om\n\n\
+         Ctrl-C stops (the WAL is flushed; nothing written is lost across a restart).",
+        bucket = bucket.display(),
+        sgrpc = gateway.grpc_addr,
+        shttp = gateway.http_addr,
+        rw = receive.remote_write_addr,
+        rgrpc = receive.grpc_addr,
+        rhttp = receive.http_addr,
+        rdir = receive.tsdb.options().dir.display(),
+        qhttp = query.http_addr,
+        qgrpc = query.grpc_addr,
+    );
+    if !args.self_scrape_interval.is_zero() {
+        let targets = vec![
+            (gateway.http_addr.to_string(), gateway.health),
+            (receive.http_addr.to_string(), receive.health),
+            (query.http_addr.to_string(), query.health),
+        ];
+        runner.spawn(self_scrape(
+            receive.tsdb,
+            targets,
+            args.self_scrape_interval,
+        ));
+    }
+    runner.run(strata_runtime::shutdown_signal()).await?;
+    Ok(())
+}
 
-    // The querier reads the gateway and receive over their StoreAPIs, once both are bound.
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<std::net::SocketAddr>();
-    let (rcv_tx, rcv_rx) = tokio::sync::oneshot::channel::<std::net::SocketAddr>();
-    let query_service = QueryService {
-        grpc_address: args.query_grpc_address,
-        http_address: args.query_http_address,
-        poll_interval: Duration::from_secs(5),
+/// Starts the store gateway, receive and the querier (over the other two) on `runner`.
+async fn start_all(
+    runner: &mut Runner,
+    args: &LocalArgs,
+    store: Arc<dyn object_store::ObjectStore>,
+    upload_bucket: Arc<dyn object_store::ObjectStore>,
+) -> Result<(GatewayRunning, ReceiveRunning, QueryRunning)> {
+    let mut gateway = GatewayConfig::new(args.data_dir.join("store"));
+    gateway.sync_interval = args.sync_block_duration;
+    let gateway_cfg = GatewayService {
+        grpc_address: args.store_grpc_address.clone(),
+        http_address: args.store_http_address.clone(),
+        gateway,
     };
-    let query_stopped = stopped();
-    let querier = async move {
-        let (Ok(gateway), Ok(receive)) = (addr_rx.await, rcv_rx.await) else {
-            return Ok(()); // a component did not start; its error is reported
-        };
-        let addresses = [gateway, receive]
-            .into_iter()
-            .map(|mut a| {
-                if a.ip().is_unspecified() {
-                    a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-                }
-                a.to_string()
-            })
-            .collect();
-        let endpoints = Arc::new(
-            EndpointSet::new(addresses, EndpointOptions::default()).context("querier endpoints")?,
-        );
-        run_querier(
-            endpoints,
-            QuerierConfig::default(),
-            query_service,
-            query_stopped,
-            |r| {
-                eprintln!(
-                    "strata query: web page and Prometheus HTTP API on http://{http} \
-                     (Grafana: a Prometheus data source with this URL), StoreAPI on {grpc} (gRPC)",
-                    http = r.http_addr,
-                    grpc = r.grpc_addr,
-                );
-            },
-        )
+    let gateway = strata_store_gateway::service::start(runner, store, gateway_cfg)
         .await
-        .context("querier")
-    };
-    let gateway = run_gateway(store, cfg, stopped(), |r| {
-        let _ = addr_tx.send(r.grpc_addr);
-        eprintln!(
-            "\nstrata local: bucket at {bucket}\n  objstore config: {cfg_path}\n\
-             strata store: StoreAPI on {grpc} (gRPC), metrics and probes on http://{http}\n  \
-             blocks: http://{http}/api/v1/blocks\n\n\
-             Import history into the bucket (picked up within the sync interval):\n  \
-             strata tools bucket backfill --objstore.config-file {cfg_path} --label cluster=local metrics.om\n\n\
-             Ctrl-C stops (the WAL is flushed; nothing written is lost across a restart).",
-            bucket = bucket.display(),
-            grpc = r.grpc_addr,
-            http = r.http_addr,
-        );
-    });
+        .context("store gateway")?;
+
     let mut receive_cfg = ReceiveConfig::new(TenantOptions {
         dir: args.data_dir.join("receive"),
         head: HeadOptions::default(),
@@ -174,62 +166,57 @@ pub(crate) async fn run(args: LocalArgs) -> Result<()> {
         external_labels: Labels::from_pairs([("receive", "local")]),
         max_series_per_tenant: 0,
     });
-    receive_cfg.remote_write_address = args.receive_remote_write_address;
-    receive_cfg.grpc_address = args.receive_grpc_address;
-    receive_cfg.http_address = args.receive_http_address;
+    receive_cfg.remote_write_address = args.receive_remote_write_address.clone();
+    receive_cfg.grpc_address = args.receive_grpc_address.clone();
+    receive_cfg.http_address = args.receive_http_address.clone();
     receive_cfg.bucket = Some(upload_bucket);
-    let (tsdb_tx, tsdb_rx) = tokio::sync::oneshot::channel::<(Arc<MultiTsdb>, Vec<String>)>();
-    let receive = run_receive(receive_cfg, stopped(), |r| {
-        let _ = rcv_tx.send(r.grpc_addr);
-        let _ = tsdb_tx.send((Arc::clone(&r.tsdb), vec![r.http_addr.to_string()]));
-        eprintln!(
-            "strata receive: point Prometheus' remote_write at http://{rw}/api/v1/receive \
-             (StoreAPI on {grpc}, metrics on http://{http}/metrics); data in {dir}",
-            rw = r.remote_write_addr,
-            grpc = r.grpc_addr,
-            http = r.http_addr,
-            dir = r.tsdb.options().dir.display(),
-        );
-    });
-    let every = Duration::from_millis(args.self_scrape_ms.max(0) as u64);
-    let scrape_stopped = stopped();
-    let scraper = async move {
-        if every.is_zero() {
-            return;
-        }
-        if let Ok((tsdb, targets)) = tsdb_rx.await {
-            tokio::select! {
-                () = self_scrape(tsdb, targets, every) => {}
-                () = scrape_stopped => {}
+    let receive = strata_receive::service::start(runner, receive_cfg)
+        .await
+        .context("receive")?;
+
+    // The querier reads the gateway and receive over their StoreAPIs.
+    let addresses = [gateway.grpc_addr, receive.grpc_addr]
+        .into_iter()
+        .map(|mut a| {
+            if a.ip().is_unspecified() {
+                a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
             }
-        }
+            a.to_string()
+        })
+        .collect();
+    let endpoints = Arc::new(
+        EndpointSet::new(addresses, EndpointOptions::default()).context("querier endpoints")?,
+    );
+    let query_cfg = QueryService {
+        grpc_address: args.query_grpc_address.clone(),
+        http_address: args.query_http_address.clone(),
+        poll_interval: Duration::from_secs(5),
     };
-    let (g, q, r, ()) = tokio::join!(gateway, querier, receive, scraper);
-    g.context("store gateway")?;
-    r.context("receive")?;
-    q
+    let query =
+        strata_querier::service::start(runner, endpoints, QuerierConfig::default(), query_cfg)
+            .await
+            .context("querier")?;
+    Ok((gateway, receive, query))
 }
 
-/// Ingests strata's own `/metrics` (receive's) into the default tenant every `every`, plus an
-/// `up` sample, so a newcomer has data to query at once.
-async fn self_scrape(tsdb: Arc<MultiTsdb>, targets: Vec<String>, every: Duration) {
+/// Ingests every component's own metrics (their registries, encoded in process) into the
+/// default tenant every `every`, plus an `up` sample each, so a newcomer has data to query at
+/// once. `instance` is the component's HTTP address, as a scrape of its `/metrics` would say.
+async fn self_scrape(tsdb: Arc<MultiTsdb>, targets: Vec<(String, Health)>, every: Duration) {
     loop {
         tokio::time::sleep(every).await;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         let mut batch: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
-        for target in &targets {
-            let body = scrape(target).await;
-            let up = if body.is_some() { 1.0 } else { 0.0 };
-            let instance = [("job", "strata"), ("instance", target.as_str())];
+        for (instance, health) in &targets {
+            let target = [("job", "strata"), ("instance", instance.as_str())];
             batch.push((
-                Labels::from_pairs(instance.iter().copied().chain([("__name__", "up")])),
-                vec![(now, up)],
+                Labels::from_pairs(target.iter().copied().chain([("__name__", "up")])),
+                vec![(now, 1.0)],
             ));
-            let Some(body) = body else { continue };
             let stamp = format!(" {}", now as f64 / 1000.0);
-            for line in body.lines() {
+            for line in health.encode_metrics().lines() {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
@@ -240,7 +227,7 @@ async fn self_scrape(tsdb: Arc<MultiTsdb>, targets: Vec<String>, every: Duration
                     let pairs = labels
                         .into_iter()
                         .map(|l| (l.name, l.value))
-                        .chain(instance.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                        .chain(target.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                     batch.push((Labels::from_pairs(pairs), vec![(now, value)]));
                 }
             }
@@ -254,17 +241,4 @@ async fn self_scrape(tsdb: Arc<MultiTsdb>, targets: Vec<String>, every: Duration
             Err(e) => tracing::warn!(error = %e, "self-scrape task failed"),
         }
     }
-}
-
-/// GET `http://<target>/metrics`; `None` if it cannot be read.
-async fn scrape(target: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(target).await.ok()?;
-    let req = format!("GET /metrics HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.ok()?;
-    let text = String::from_utf8(out).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }

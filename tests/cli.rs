@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+use strata_testkit::http;
+
 fn strata() -> Command {
     Command::new(env!("CARGO_BIN_EXE_strata"))
 }
@@ -35,8 +37,6 @@ fn query_without_endpoints_is_a_clear_error() {
 
 #[test]
 fn local_serves_its_bucket_until_sigterm() {
-    use std::io::{Read, Write};
-
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -88,36 +88,26 @@ fn local_serves_its_bucket_until_sigterm() {
     assert_eq!(meta["maxTime"], 1_700_000_015_501i64);
     assert_eq!(meta["thanos"]["labels"]["cluster"], "local");
 
-    let (mut child, http, query_http, _rw) = start_local(&data);
+    let (mut child, http_addr, query_http, _rw) = start_local(&data);
     assert!(data.join("bucket.yml").exists());
-    let get_from = |addr: std::net::SocketAddr, path: &str| {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    };
-    let get = |path: &str| get_from(http, path);
+    let get_from = |addr, path: &str| http::blocking::get(addr, path).unwrap();
+    let get = |path: &str| get_from(http_addr, path);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !get("/-/ready").starts_with("HTTP/1.1 200") {
+    while get("/-/ready").status != 200 {
         assert!(std::time::Instant::now() < deadline, "never ready");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let blocks = get("/api/v1/blocks");
+    let blocks = get("/api/v1/blocks").text();
     assert!(blocks.contains("\"cluster\":\"local\""), "{blocks}");
     assert!(blocks.contains("\"numSamples\":2"), "{blocks}");
 
     // The querier answers from the bucket through the gateway.
-    while !get_from(query_http, "/-/ready").starts_with("HTTP/1.1 200") {
+    while get_from(query_http, "/-/ready").status != 200 {
         assert!(std::time::Instant::now() < deadline, "querier never ready");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let answer = loop {
-        let a = get_from(query_http, "/api/v1/query?query=up&time=1700000016");
+        let a = get_from(query_http, "/api/v1/query?query=up&time=1700000016").text();
         if a.contains("\"value\"") || std::time::Instant::now() > deadline {
             break a;
         }
@@ -191,26 +181,11 @@ fn start_local(
     (child, store.unwrap(), query.unwrap(), rw.unwrap())
 }
 
-fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 /// Polls `path` on the querier until the body contains `want` (or 20 s pass).
 fn query_until(addr: std::net::SocketAddr, path: &str, want: &str) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let a = http(addr, "GET", path, b"");
+        let a = http::blocking::get(addr, path).unwrap().text();
         if a.contains(want) || std::time::Instant::now() > deadline {
             return a;
         }
@@ -233,8 +208,8 @@ fn local_receives_queries_and_keeps_data_across_restart() {
     let labels =
         strata_tsdb::labels::Labels::from_pairs([("__name__", "smoke_test"), ("job", "cli")]);
     let body = strata_receive::remote_write::encode(&[(labels, vec![(now, 42.0)])]).unwrap();
-    let resp = http(rw, "POST", "/api/v1/receive", &body);
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let resp = http::blocking::send("POST", rw, "/api/v1/receive", &[], body).unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
     let t = format!("{:.3}", now as f64 / 1000.0);
     let q = format!("/api/v1/query?query=smoke_test&time={t}");
     let answer = query_until(query, &q, "\"42\"");
@@ -319,4 +294,59 @@ fn bad_backfill_input_is_reported_and_nothing_is_uploaded() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FTP") && err.contains("S3"), "{err}");
+}
+
+/// `strata query` takes every setting from its `STRATA_*` variable, the same variables
+/// `querier-lambda` reads (functions/querier/tests/lambda.rs sets them for the function): the
+/// flags page shows each, and partial response, switched on by the environment alone, turns a
+/// down store into a warning instead of an error.
+#[test]
+fn query_takes_its_settings_from_the_environment() {
+    use std::io::{BufRead, BufReader};
+    // An endpoint nobody listens on: the store is down.
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = strata()
+        .arg("query")
+        .env("STRATA_ENDPOINT", down.to_string())
+        .env("STRATA_HTTP_ADDRESS", "127.0.0.1:0")
+        .env("STRATA_GRPC_ADDRESS", "127.0.0.1:0")
+        .env("STRATA_QUERY_REPLICA_LABEL", "replica")
+        .env("STRATA_QUERY_TIMEOUT", "30s")
+        .env("STRATA_QUERY_MAX_CONCURRENT", "4")
+        .env("STRATA_QUERY_TENANT_HEADER", "X-Scope-OrgID")
+        .env("STRATA_QUERY_PARTIAL_RESPONSE", "true")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr: std::net::SocketAddr = loop {
+        let line = lines.next().expect("strata query exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("strata query: Prometheus HTTP API and web page on http://") {
+            break rest.split(',').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let flags = http::blocking::get(addr, "/api/v1/status/flags").unwrap().json();
+    for (flag, want) in [
+        ("endpoint", down.to_string()),
+        ("query.replica-label", "replica".to_string()),
+        ("query.timeout", "30s".to_string()),
+        ("query.max-concurrent", "4".to_string()),
+        ("query.tenant-header", "X-Scope-OrgID".to_string()),
+        ("query.partial-response", "true".to_string()),
+        ("query.lookback-delta", "5m".to_string()),
+    ] {
+        assert_eq!(flags["data"][flag], want.as_str(), "{flag}: {flags}");
+    }
+    let partial = http::blocking::get(addr, "/api/v1/query?query=up").unwrap();
+    assert_eq!(partial.status, 200, "{}", partial.text());
+    assert!(partial.text().contains("warnings"), "{}", partial.text());
+    let strict = http::blocking::get(addr, "/api/v1/query?query=up&partial_response=false").unwrap();
+    assert_ne!(strict.status, 200, "{}", strict.text());
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -10,26 +10,34 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::prometheus::{PromValue, compare, http_get, parse_response, url_encode};
-use common::receive::{Receiver, body, now_ms, pb_series, read_response, read_store, request_head};
+use common::receive::{REMOTE_WRITE_HEADERS, Receiver, body, now_ms, pb_series, read_store};
 use common::strata::{free_port, start_query};
 use strata_receive::remote_write;
 use strata_storeapi::pb::prometheus::{MetricMetadata, WriteRequest};
 use strata_tsdb::labels::Labels;
 
 /// A body of `len` bytes with a matching `Content-Length`, written while the response is
-/// read (the receiver answers before reading it all).
+/// read (the receiver answers before reading it all). Raw TCP on purpose: the answer comes
+/// while the body is still being sent and the server then resets the connection, which an
+/// HTTP client (hyper) reports as a failed body write instead of the answer.
 fn post_huge(addr: SocketAddr, len: usize) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request_head(addr, &[], len).as_bytes())
-        .unwrap();
+    let mut head = format!("POST /api/v1/receive HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in REMOTE_WRITE_HEADERS {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {len}\r\nConnection: close\r\n\r\n"
+    ));
+    s.write_all(head.as_bytes()).unwrap();
     let mut w = s.try_clone().unwrap();
     let writer = std::thread::spawn(move || {
         let block = vec![0x42u8; 1 << 20];
@@ -42,10 +50,26 @@ fn post_huge(addr: SocketAddr, len: usize) -> (u16, String) {
             left -= n;
         }
     });
-    let resp = read_response(&mut s).unwrap();
+    // Until EOF; a reset after the answer arrived is fine.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if buf.is_empty() => panic!("no answer: {e}"),
+            Err(_) => break,
+        }
+    }
     drop(s);
     writer.join().unwrap();
-    resp
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok());
+    let body = text.split_once("\r\n\r\n").map_or("", |p| p.1).to_string();
+    (
+        status.unwrap_or_else(|| panic!("no status line: {text}")),
+        body,
+    )
 }
 
 #[test]

@@ -1,15 +1,15 @@
 //! A real Prometheus server (Debian's 2.42) serving a TSDB directory of blocks, killed on drop;
-//! a minimal HTTP/1.1 client over `std::net::TcpStream`; its query API results parsed into
-//! plain values; and loading the same blocks into a `MemStore` for strata's PromQL engine.
+//! GET requests to it; its query API results parsed into plain values; and loading the same
+//! blocks into a `MemStore` for strata's PromQL engine.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use strata_storeapi::MemStore;
+use strata_testkit::http;
 use strata_tsdb::block::LocalBlock;
 use strata_tsdb::labels::Labels;
 
@@ -219,56 +219,10 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// A one-shot HTTP/1.1 GET (`Connection: close`); returns status and (de-chunked) body.
-pub fn http_get(addr: SocketAddr, target: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(300)))?;
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let head_end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let body = &buf[head_end + 4..];
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    if !chunked {
-        return Ok((status, body.to_vec()));
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body;
-    loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("bad chunk header"))?;
-        let size_text = String::from_utf8_lossy(&rest[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad("bad chunk size"))?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            break;
-        }
-        if rest.len() < size + 2 {
-            return Err(bad("truncated chunk"));
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
-    }
-    Ok((status, out))
+/// A one-shot GET (`Accept: application/json`); returns status and body.
+pub fn http_get(addr: SocketAddr, target: &str) -> Result<(u16, Vec<u8>), http::Error> {
+    let r = http::blocking::send("GET", addr, target, &[("accept", "application/json")], "")?;
+    Ok((r.status, r.body.to_vec()))
 }
 
 /// Go's float formatting as the API writes it (`NaN`, `+Inf`, `-Inf`, decimals).

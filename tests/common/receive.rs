@@ -1,8 +1,7 @@
 //! A `strata receive` process for the end-to-end tests, and remote write over plain HTTP.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +11,7 @@ use strata_receive::remote_write;
 use strata_storeapi::Store;
 use strata_storeapi::pb::prometheus::{Label as PbLabel, Sample, TimeSeries, WriteRequest};
 use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
+use strata_testkit::http;
 
 use super::prometheus::{LabelMap, http_get};
 
@@ -116,59 +116,35 @@ impl Receiver {
         let _ = self.child.wait();
     }
 
-    pub fn write(&self, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
-        post(self.rw, headers, body)
+    pub fn write(
+        &self,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, String), http::Error> {
+        post(self.rw, headers, body.to_vec())
     }
 }
 
-/// `POST /api/v1/receive` as Prometheus sends it; returns status and body text.
+/// The headers Prometheus sends with a remote write 1.0 request.
+pub const REMOTE_WRITE_HEADERS: [(&str, &str); 3] = [
+    ("content-encoding", "snappy"),
+    ("content-type", "application/x-protobuf"),
+    ("x-prometheus-remote-write-version", "0.1.0"),
+];
+
+/// `POST /api/v1/receive` as Prometheus sends it, plus `headers`; returns status and body text.
 pub fn post(
     addr: SocketAddr,
     headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    s.write_all(request_head(addr, headers, body.len()).as_bytes())?;
-    s.write_all(body)?;
-    read_response(&mut s)
-}
-
-pub fn request_head(addr: SocketAddr, headers: &[(&str, &str)], len: usize) -> String {
-    let mut head = format!(
-        "POST /api/v1/receive HTTP/1.1\r\nHost: {addr}\r\nContent-Encoding: snappy\r\n\
-         Content-Type: application/x-protobuf\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n\
-         Content-Length: {len}\r\nConnection: close\r\n"
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
-}
-
-/// Reads a response until EOF; a reset after the response arrived is fine (the server may
-/// close without reading a body it refused).
-pub fn read_response(s: &mut TcpStream) -> std::io::Result<(u16, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if buf.is_empty() => return Err(e),
-            Err(_) => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, text.clone());
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(bad)?;
-    let body = text.split_once("\r\n\r\n").map_or("", |p| p.1).to_string();
-    Ok((status, body))
+    body: impl Into<http::Body>,
+) -> Result<(u16, String), http::Error> {
+    let all: Vec<(&str, &str)> = REMOTE_WRITE_HEADERS
+        .iter()
+        .chain(headers)
+        .copied()
+        .collect();
+    let r = http::blocking::send("POST", addr, "/api/v1/receive", &all, body)?;
+    Ok((r.status, r.text()))
 }
 
 pub fn pb_series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {

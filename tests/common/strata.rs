@@ -2,12 +2,10 @@
 //! `strata query` over StoreAPI endpoints (real processes, killed on drop); putting blocks in a
 //! bucket (copying promtool-made blocks with Thanos external labels, or `strata tools bucket
 //! backfill`); a fixture of Prometheus and `strata query` over the same blocks; comparing
-//! promtool outputs; a StoreAPI server whose data path fails; and a small HTTP/1.1 client for
-//! GET and form POST requests.
+//! promtool outputs; a StoreAPI server whose data path fails; and GET and form POST requests.
 
 use std::future::Future;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +16,7 @@ use strata_storeapi::pb::thanos::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse, SeriesRequest,
 };
 use strata_storeapi::{MemStore, RequestContext, SeriesStream, Store, StoreError};
+use strata_testkit::http;
 
 use super::prometheus::{Prometheus, close, parse_f64};
 use super::{GenSeries, require_tool, run_ok, to_openmetrics};
@@ -314,116 +313,21 @@ pub fn backfill(om: &Path, objstore_yaml: &str, labels: &[&str]) {
     super::run_ok(&mut cmd);
 }
 
-/// An HTTP answer: status, `Content-Type` and body.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The status code.
-    pub status: u16,
-    /// The `Content-Type` header (empty when absent).
-    pub content_type: String,
-    /// The (de-chunked) body.
-    pub body: Vec<u8>,
-}
+pub use strata_testkit::http::Response;
 
-impl Response {
-    /// The body as JSON (panics with the body when it is not).
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {}, body is not JSON ({e}): {}",
-                self.status,
-                self.text()
-            )
-        })
-    }
-
-    /// The body as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One HTTP/1.1 request (`Connection: close`); `form` is sent as
-/// `application/x-www-form-urlencoded`.
+/// One request; `form` is sent as `application/x-www-form-urlencoded`.
 pub fn request(
     addr: SocketAddr,
     method: &str,
     target: &str,
     form: Option<&str>,
-) -> std::io::Result<Response> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n"
-    );
-    if let Some(body) = form {
-        head.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+) -> Result<Response, http::Error> {
+    let mut headers = vec![("accept", "application/json")];
+    if form.is_some() {
+        headers.push(("content-type", "application/x-www-form-urlencoded"));
     }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
-    if let Some(body) = form {
-        s.write_all(body.as_bytes())?;
-    }
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let head_end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let header = |name: &str| {
-        head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    let content_type = header("content-type").unwrap_or_default();
-    let chunked =
-        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let body = &buf[head_end + 4..];
-    if !chunked {
-        return Ok(Response {
-            status,
-            content_type,
-            body: body.to_vec(),
-        });
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body;
-    loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("bad chunk header"))?;
-        let size_text = String::from_utf8_lossy(&rest[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad("bad chunk size"))?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            break;
-        }
-        if rest.len() < size + 2 {
-            return Err(bad("truncated chunk"));
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
-    }
-    Ok(Response {
-        status,
-        content_type,
-        body: out,
-    })
+    let body = form.unwrap_or_default().to_string();
+    http::blocking::send(method, addr, target, &headers, body)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ pub enum EndpointError {
         /// What is wrong with it.
         reason: String,
     },
+    /// No endpoint was given.
+    #[error("no --endpoint given: name at least one StoreAPI (e.g. --endpoint=127.0.0.1:10905)")]
+    NoEndpoints,
 }
 
 /// Endpoint health and proxy settings.
@@ -320,6 +323,11 @@ pub struct EndpointSet {
 }
 
 impl EndpointSet {
+    /// The options the set was made with.
+    pub fn options(&self) -> &EndpointOptions {
+        &self.opts
+    }
+
     /// A set with fixed stores (tests, `strata local`): always queried, never dropped, ready at
     /// once. `poll_once` refreshes their Info like any other endpoint's.
     pub fn from_stores(stores: Vec<(Arc<dyn Store>, StoreMeta)>) -> Self {

@@ -4,8 +4,8 @@
 //! router through `lambda_http`.
 
 pub mod api;
+pub mod cli;
 pub mod endpoints;
-pub mod metrics;
 pub mod service;
 pub mod ui;
 
@@ -37,6 +37,8 @@ pub struct QuerierConfig {
     /// `--query.tenant-header`: the HTTP header naming the tenant (forwarded to the stores as
     /// gRPC metadata `thanos-tenant`).
     pub tenant_header: String,
+    /// The effective flag values, shown by `/api/v1/status/flags`.
+    pub flags: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for QuerierConfig {
@@ -49,6 +51,7 @@ impl Default for QuerierConfig {
             partial_response: false,
             auto_downsampling: false,
             tenant_header: "THANOS-TENANT".to_string(),
+            flags: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -81,8 +84,6 @@ pub struct Querier {
     pub endpoints: Arc<EndpointSet>,
     /// Bounds concurrent queries (`--query.max-concurrent`).
     pub concurrency: Arc<tokio::sync::Semaphore>,
-    /// HTTP request metrics.
-    pub metrics: Arc<metrics::HttpMetrics>,
 }
 
 impl Querier {
@@ -99,7 +100,6 @@ impl Querier {
             engine,
             endpoints,
             concurrency,
-            metrics: Arc::default(),
         }
     }
 
@@ -121,15 +121,11 @@ impl Querier {
     }
 }
 
-/// The whole HTTP surface: the API under `/api/v1`, the web page at `/`.
+/// The whole HTTP surface: the API under `/api/v1`, the web page at `/` (the service adds
+/// the HTTP request metrics, probes and `/metrics`).
 pub fn router(querier: Arc<Querier>) -> Router {
-    let metrics = Arc::clone(&querier.metrics);
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
         .with_state(querier)
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use strata_runtime::Health;
+use strata_runtime::{Health, Listener, Runner};
 use strata_storeapi::Store;
 
 use crate::{EndpointSet, Querier, QuerierConfig, router};
@@ -32,14 +32,61 @@ pub struct Running {
     pub http_addr: SocketAddr,
     /// The querier state.
     pub querier: Arc<Querier>,
+    /// Probes and metrics.
+    pub health: Health,
 }
 
 /// Errors of the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// A listener could not be bound or a server failed.
-    #[error("{0}")]
-    Serve(String),
+    #[error(transparent)]
+    Serve(#[from] strata_runtime::Error),
+    /// The endpoint flags are unusable.
+    #[error(transparent)]
+    Endpoints(#[from] crate::endpoints::EndpointError),
+}
+
+/// Binds both listeners and adds the querier's servers and endpoint polling to `runner`.
+pub async fn start(
+    runner: &mut Runner,
+    endpoints: Arc<EndpointSet>,
+    config: QuerierConfig,
+    service: ServiceConfig,
+) -> Result<Running, ServiceError> {
+    let http = Listener::bind(&service.http_address).await?;
+    let grpc = Listener::bind(&service.grpc_address).await?;
+    let health = Health::new("query");
+    health.register(|r| endpoints.register_metrics(r));
+    let querier = Arc::new(Querier::new(config, Arc::clone(&endpoints)));
+    let running = Running {
+        grpc_addr: grpc.addr(),
+        http_addr: http.addr(),
+        querier: Arc::clone(&querier),
+        health: health.clone(),
+    };
+    tracing::info!(grpc_addr = %running.grpc_addr, http_addr = %running.http_addr, "querier listening");
+
+    let app = health.router().merge(router(querier));
+    runner.serve_http("API", http, app, &health);
+    let as_store: Arc<dyn Store> = endpoints.proxy_for(&[]);
+    runner.serve_grpc(
+        "query StoreAPI",
+        grpc,
+        strata_storeapi::server::StoreServer::new(as_store).routes(),
+    );
+    // Poll every endpoint once, then ready; then keep polling until shutdown.
+    let poll_health = health.clone();
+    let interval = service.poll_interval;
+    runner.spawn(async move {
+        endpoints.poll_once().await;
+        poll_health.set_ready(true);
+        loop {
+            tokio::time::sleep(interval).await;
+            endpoints.poll_once().await;
+        }
+    });
+    Ok(running)
 }
 
 /// Runs the querier over `endpoints` until `shutdown` resolves.
@@ -50,69 +97,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_started: impl FnOnce(&Running),
 ) -> Result<(), ServiceError> {
-    let health = Health::new("query");
-    health.register(|r| endpoints.register_metrics(r));
-    let querier = Arc::new(Querier::new(config, Arc::clone(&endpoints)));
-    health.register(|r| querier.metrics.register(r));
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-
-    let app = health.router().merge(router(Arc::clone(&querier)));
-    let (http_addr, http) = strata_runtime::bind_http(&service.http_address, app, stopped())
-        .await
-        .map_err(|e| ServiceError::Serve(e.to_string()))?;
-    let grpc_listener = tokio::net::TcpListener::bind(&service.grpc_address)
-        .await
-        .map_err(|e| {
-            ServiceError::Serve(format!("cannot listen on {}: {e}", service.grpc_address))
-        })?;
-    let grpc_addr = grpc_listener
-        .local_addr()
-        .map_err(|e| ServiceError::Serve(e.to_string()))?;
-    let running = Running {
-        grpc_addr,
-        http_addr,
-        querier: Arc::clone(&querier),
+    let mut runner = Runner::new();
+    let running = match start(&mut runner, endpoints, config, service).await {
+        Ok(r) => r,
+        Err(e) => return Err(runner.abort(e).await),
     };
     on_started(&running);
-    tracing::info!(%grpc_addr, %http_addr, "querier listening");
-
-    let as_store: Arc<dyn Store> = endpoints.proxy_for(&[]);
-    let grpc = strata_storeapi::server::serve(grpc_listener, as_store, stopped());
-    let http_task = tokio::spawn(http);
-    let grpc_task = tokio::spawn(grpc);
-
-    // Poll every endpoint once, then ready; then keep polling until shutdown.
-    let poll_endpoints = Arc::clone(&endpoints);
-    let poll_health = health.clone();
-    let interval = service.poll_interval;
-    let poll_task = tokio::spawn(async move {
-        poll_endpoints.poll_once().await;
-        poll_health.set_ready(true);
-        loop {
-            tokio::time::sleep(interval).await;
-            poll_endpoints.poll_once().await;
-        }
-    });
-
-    shutdown.await;
-    tracing::info!("querier shutting down");
-    health.set_ready(false);
-    let _ = stop_tx.send(true);
-    poll_task.abort();
-    let grpc_res = grpc_task.await;
-    let http_res = http_task.await;
-    if let Ok(Err(e)) = grpc_res {
-        return Err(ServiceError::Serve(format!("gRPC server: {e}")));
-    }
-    if let Ok(Err(e)) = http_res {
-        return Err(ServiceError::Serve(format!("HTTP server: {e}")));
-    }
-    Ok(())
+    Ok(runner.run(shutdown).await?)
 }

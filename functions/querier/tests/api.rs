@@ -822,7 +822,9 @@ async fn http_metrics_count_requests_by_route_and_code() {
         StoreMeta::unknown("mem"),
     )]));
     let querier = Arc::new(Querier::new(QuerierConfig::default(), endpoints));
-    let app = router(Arc::clone(&querier));
+    // The layer every strata HTTP server gets from the runner.
+    let health = strata_runtime::Health::new("query");
+    let app = health.http_metrics().instrument(router(Arc::clone(&querier)));
     assert_eq!(
         get(&app, "/api/v1/query?query=up&time=30").await.0,
         StatusCode::OK
@@ -835,10 +837,7 @@ async fn http_metrics_count_requests_by_route_and_code() {
         get(&app, "/api/v1/query?query=sum(").await.0,
         StatusCode::BAD_REQUEST
     );
-    let mut registry = prometheus_client::registry::Registry::default();
-    querier.metrics.register(&mut registry);
-    let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let text = health.encode_metrics();
     for want in [
         r#"http_requests_total{handler="/api/v1/query",code="200",method="GET"} 2"#,
         r#"http_requests_total{handler="/api/v1/query",code="400",method="GET"} 1"#,

@@ -21,7 +21,7 @@ use strata_querier::endpoints::EndpointOptions;
 use strata_querier::{EndpointSet, Querier, QuerierConfig};
 use strata_storeapi::{MemStore, Store};
 use strata_tsdb::Labels;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tower::ServiceExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_querier-lambda");
@@ -212,7 +212,7 @@ async fn in_process(
     }
 }
 
-/// One HTTP/1.1 request over a fresh connection (`Connection: close`).
+/// One request over a fresh connection.
 async fn http(
     port: u16,
     method: &str,
@@ -220,73 +220,26 @@ async fn http(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let mut head = format!(
-        "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|ct| ("content-type", ct))
+        .into_iter()
+        .collect();
+    let send = strata_testkit::http::Client::new().send(
+        method,
+        addr,
+        path_and_query,
+        &headers,
+        body.to_vec(),
     );
-    if let Some(ct) = content_type {
-        head.push_str(&format!("Content-Type: {ct}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw))
+    let resp = tokio::time::timeout(Duration::from_secs(60), send)
         .await
         .expect("no answer from the emulator within 60s")
         .unwrap();
-    parse_http_response(&raw)
-}
-
-fn parse_http_response(raw: &[u8]) -> Answer {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("no end of headers");
-    let head = std::str::from_utf8(&raw[..split]).unwrap();
-    let mut rest = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let mut content_type = None;
-    let mut chunked = false;
-    for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-type" => content_type = Some(value.trim().to_string()),
-            "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
-            _ => {}
-        }
-    }
-    if chunked {
-        let mut body = Vec::new();
-        let mut reader = BufReader::new(&rest[..]);
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-        rest = body;
-    }
     Answer {
-        status,
-        content_type,
-        body: rest,
+        status: resp.status,
+        content_type: resp.header("content-type").map(str::to_string),
+        body: resp.body.to_vec(),
     }
 }
 
@@ -361,8 +314,12 @@ fn invoke(cargo_lambda: &Path, port: u16, fixture: &Path) -> Answer {
 
 /// The binary's environment besides the Lambda runtime's own variables.
 fn strata_env(cmd: &mut Command, store_addr: SocketAddr) -> &mut Command {
-    cmd.env("STRATA_ENDPOINTS", store_addr.to_string())
-        .env("STRATA_REPLICA_LABELS", "replica")
+    // The same variables `strata query` reads (tests/cli.rs sets them for it too).
+    cmd.env("STRATA_ENDPOINT", store_addr.to_string())
+        .env("STRATA_QUERY_REPLICA_LABEL", "replica")
+        .env("STRATA_QUERY_TIMEOUT", "30s")
+        .env("STRATA_QUERY_MAX_CONCURRENT", "4")
+        .env("STRATA_QUERY_TENANT_HEADER", "X-Scope-OrgID")
         .env("STRATA_LOG_LEVEL", "info")
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
@@ -465,6 +422,30 @@ async fn lambda_answers_like_the_router_in_process() {
             via_lambda.text(),
             want.text()
         );
+    }
+
+    // Every setting came from the environment, as `strata query --help` names them: the
+    // replica label took effect above (deduplicated answers equal the in-process router's
+    // with that label), and the flags page shows the rest.
+    let flags = http(
+        port,
+        "GET",
+        &format!("/lambda-url/{FUNCTION}/api/v1/status/flags"),
+        None,
+        b"",
+    )
+    .await;
+    assert_eq!(flags.status, 200, "{}", flags.text());
+    let flags: Value = serde_json::from_slice(&flags.body).unwrap();
+    for (flag, want) in [
+        ("endpoint", store_addr.to_string()),
+        ("query.replica-label", "replica".to_string()),
+        ("query.timeout", "30s".to_string()),
+        ("query.max-concurrent", "4".to_string()),
+        ("query.tenant-header", "X-Scope-OrgID".to_string()),
+        ("query.lookback-delta", "5m".to_string()),
+    ] {
+        assert_eq!(flags["data"][flag], want.as_str(), "{flag}: {flags}");
     }
 
     // The event fixtures through `cargo lambda invoke`.

@@ -11,6 +11,7 @@ use strata_querier::{EndpointSet, QuerierConfig};
 use strata_storeapi::convert::{labels_from_pb, pb_matcher};
 use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
 use strata_storeapi::{GrpcStore, MemStore, RequestContext, Store, StoreMeta};
+use strata_testkit::http;
 use strata_tsdb::labels::Labels;
 
 #[tokio::test]
@@ -43,31 +44,21 @@ async fn serves_http_and_is_itself_a_store_api() {
             let _ = started_tx.send((r.grpc_addr, r.http_addr));
         },
     ));
-    let (grpc, http) = started_rx.await.unwrap();
+    let (grpc, http_addr) = started_rx.await.unwrap();
 
     // HTTP: ready (the fixed endpoint set counts as polled), then a query answers.
-    let body = |path: String| async move {
-        let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
-    };
-    let mut ready = body("/-/ready".into()).await;
+    let get =
+        |path: &'static str| async move { http::Client::new().get(http_addr, path).await.unwrap() };
+    let mut ready = get("/-/ready").await;
     for _ in 0..100 {
-        if ready.starts_with("HTTP/1.1 200") {
+        if ready.status == 200 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        ready = body("/-/ready".into()).await;
+        ready = get("/-/ready").await;
     }
-    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
-    let answer = body("/api/v1/query?query=up&time=60".into()).await;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let answer = get("/api/v1/query?query=up&time=60").await.text();
     assert!(
         answer.contains(r#""metric":{"__name__":"up","cluster":"c1","job":"a"},"value":[60,"4"]"#),
         "{answer}"

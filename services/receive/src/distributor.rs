@@ -1,6 +1,6 @@
 //! Where a decoded write goes: the local heads, or the receivers that own its series by the
 //! hashring, replicated `--receive.replication-factor` times (Thanos receive's router and
-//! ingestor in one process, reference/thanos.md §7).
+//! ingestor in one process, `pkg/receive/handler.go`).
 //!
 //! Without `--receive.hashrings-file` every write is appended locally ([`MultiTsdb::append`]).
 //! With one, [`Distributor::write`] does what Thanos' handler does:
@@ -17,10 +17,11 @@
 //!    the sender's next sample of a series overtake this one on a slow replica, which then
 //!    refuses the older one as out of order and never holds it (the RF=3 end-to-end test lost
 //!    a sample that way when one receiver died).
-//! 4. otherwise it fails: a series whose failed replicas alone make quorum impossible fails
-//!    with their dominant cause (409 conflict, 400 bad request, 429 limit), anything else
-//!    (down, timed out, not ready, storage error) is retryable (503, "quorum not reached").
-//!    The request answers 503 if any series failed retryably, else the permanent cause.
+//! 4. otherwise it fails with [`Error::QuorumNotReached`]: a series whose failed replicas
+//!    alone make quorum impossible fails with their dominant cause (409 conflict, 400 bad
+//!    request, 429 limit), anything else (down, timed out, not ready, storage error) is
+//!    retryable (503). The request answers 503 if any series failed retryably, else the
+//!    permanent cause's status.
 //!    Replicas that did store a failed write hold it; the sender's retry is then accepted
 //!    there as an exact duplicate.
 //!
@@ -47,10 +48,10 @@ use strata_storeapi::pb::thanos::writeable_store_client::WriteableStoreClient;
 use strata_tsdb::labels::Labels;
 use tonic::transport::Channel;
 
-use crate::hashring::{HashringError, Hashrings, series_hash, write_quorum};
+use crate::Error;
+use crate::hashring::{Hashrings, series_hash, write_quorum};
 use crate::head::AppendStats;
-use crate::http::tenant_error_status;
-use crate::tenants::{MultiTsdb, TenantError, lock, read, write};
+use crate::tenants::{MultiTsdb, lock, read, write};
 
 /// One series of a write: labels and samples `(timestamp ms, value)`.
 pub type Series = (Labels, Vec<(i64, f64)>);
@@ -87,96 +88,19 @@ impl Default for DistributorOptions {
     }
 }
 
-/// Why a write (or one replica of it) failed; decides the HTTP status and gRPC code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WriteFailure {
-    /// Out-of-order or duplicate samples (409, gRPC `AlreadyExists`); not retryable.
-    #[error("{0}")]
-    Conflict(String),
-    /// Invalid input (400, `InvalidArgument`); not retryable.
-    #[error("{0}")]
-    BadRequest(String),
-    /// A configured limit (429, `ResourceExhausted`).
-    #[error("{0}")]
-    Limit(String),
-    /// Not ready, down, timed out, or quorum not reached (503, `Unavailable`); retryable.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Local storage failure or a configuration problem (500, `Internal`); retryable.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl WriteFailure {
-    /// The HTTP status remote write senders get.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            WriteFailure::Conflict(_) => StatusCode::CONFLICT,
-            WriteFailure::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WriteFailure::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
-            WriteFailure::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            WriteFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The gRPC status a forwarding receiver gets (Thanos' codes).
-    pub fn to_status(&self) -> tonic::Status {
-        let msg = self.to_string();
-        match self {
-            WriteFailure::Conflict(_) => tonic::Status::already_exists(msg),
-            WriteFailure::BadRequest(_) => tonic::Status::invalid_argument(msg),
-            WriteFailure::Limit(_) => tonic::Status::resource_exhausted(msg),
-            WriteFailure::Unavailable(_) => tonic::Status::unavailable(msg),
-            WriteFailure::Internal(_) => tonic::Status::internal(msg),
-        }
-    }
-
-    /// A local append's refusal.
-    pub fn from_tenant_error(e: &TenantError) -> Self {
-        let msg = e.to_string();
-        match tenant_error_status(e) {
-            StatusCode::CONFLICT => WriteFailure::Conflict(msg),
-            StatusCode::BAD_REQUEST => WriteFailure::BadRequest(msg),
-            StatusCode::TOO_MANY_REQUESTS => WriteFailure::Limit(msg),
-            _ => WriteFailure::Internal(msg),
-        }
-    }
-
-    /// A peer's answer (anything but the three permanent codes counts as unavailable).
-    fn from_peer(endpoint: &str, s: &tonic::Status) -> Self {
-        let msg = format!("forwarding to {endpoint}: {}", s.message());
-        match s.code() {
-            tonic::Code::AlreadyExists => WriteFailure::Conflict(msg),
-            tonic::Code::InvalidArgument => WriteFailure::BadRequest(msg),
-            tonic::Code::ResourceExhausted => WriteFailure::Limit(msg),
-            _ => WriteFailure::Unavailable(msg),
-        }
-    }
-
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            WriteFailure::Unavailable(_) | WriteFailure::Internal(_)
-        )
-    }
-
-    /// Index into per-kind counters: a [`PERMANENT`] index, or 3 for retryable failures.
-    fn kind(&self) -> usize {
-        match self {
-            WriteFailure::Conflict(_) => 0,
-            WriteFailure::BadRequest(_) => 1,
-            WriteFailure::Limit(_) => 2,
-            WriteFailure::Unavailable(_) | WriteFailure::Internal(_) => 3,
-        }
+/// Which failures count together for the quorum rule: index 0 to 2 are the permanent
+/// refusals (409 conflict, 400 bad request, 429 limit), 3 everything a retry may fix.
+fn failure_kind(e: &Error) -> usize {
+    match e.status() {
+        StatusCode::CONFLICT => 0,
+        StatusCode::BAD_REQUEST => 1,
+        StatusCode::TOO_MANY_REQUESTS => 2,
+        _ => 3,
     }
 }
 
-/// The permanent failure kinds, by [`WriteFailure::kind`].
-const PERMANENT: [fn(String) -> WriteFailure; 3] = [
-    WriteFailure::Conflict,
-    WriteFailure::BadRequest,
-    WriteFailure::Limit,
-];
+/// Number of permanent failure kinds of [`failure_kind`].
+const PERMANENT: usize = 3;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
@@ -215,49 +139,22 @@ pub struct Distributor {
     metrics: Metrics,
 }
 
-/// A distributor that cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum DistributorError {
-    /// The hashrings file is invalid.
-    #[error("--receive.hashrings-file {path}: {source}")]
-    Hashrings {
-        /// The file.
-        path: String,
-        /// Why.
-        source: HashringError,
-    },
-    /// The file cannot be read.
-    #[error("--receive.hashrings-file {path}: {reason}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// Flags that do not fit together.
-    #[error("{0}")]
-    Options(String),
-}
-
 impl Distributor {
     /// A distributor over `tsdb`; reads the hashrings file if one is configured.
-    pub fn new(
-        tsdb: Arc<MultiTsdb>,
-        opts: DistributorOptions,
-    ) -> Result<Arc<Self>, DistributorError> {
+    pub fn new(tsdb: Arc<MultiTsdb>, opts: DistributorOptions) -> Result<Arc<Self>, Error> {
         if opts.replication_factor == 0 {
-            return Err(DistributorError::Options(
+            return Err(Error::InvalidFlags(
                 "--receive.replication-factor must be at least 1".to_string(),
             ));
         }
         if opts.hashrings_file.is_none() && opts.replication_factor > 1 {
-            return Err(DistributorError::Options(format!(
+            return Err(Error::InvalidFlags(format!(
                 "--receive.replication-factor={} needs a --receive.hashrings-file listing the replicas",
                 opts.replication_factor
             )));
         }
         if opts.hashrings_file.is_some() && opts.local_endpoint.is_empty() {
-            return Err(DistributorError::Options(
+            return Err(Error::InvalidFlags(
                 "--receive.hashrings-file needs --receive.local-endpoint (this receiver's address in the hashrings, usually its --grpc-address)".to_string(),
             ));
         }
@@ -299,16 +196,16 @@ impl Distributor {
 
     /// Re-reads the hashrings file; swaps the rings in when the content changed and is valid.
     /// `Ok(true)` when they changed. An error keeps the rings in use.
-    pub fn reload(&self) -> Result<bool, DistributorError> {
+    pub fn reload(&self) -> Result<bool, Error> {
         let Some(path) = &self.opts.hashrings_file else {
             return Ok(false);
         };
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = std::fs::read_to_string(path).map_err(|source| {
             self.metrics.errors.inc();
-            DistributorError::Read {
-                path: shown.clone(),
-                reason: e.to_string(),
+            Error::ReadHashrings {
+                path: path.clone(),
+                source,
             }
         })?;
         {
@@ -320,9 +217,9 @@ impl Distributor {
         }
         let rings = Hashrings::parse(&text, self.opts.replication_factor).map_err(|source| {
             self.metrics.errors.inc();
-            DistributorError::Hashrings {
-                path: shown.clone(),
-                source,
+            Error::InvalidHashringsFile {
+                path: path.clone(),
+                source: Box::new(source),
             }
         })?;
         let nodes = rings.nodes();
@@ -399,7 +296,7 @@ impl Distributor {
         tenant: &str,
         series: Vec<Series>,
         replicated: bool,
-    ) -> Result<AppendStats, WriteFailure> {
+    ) -> Result<AppendStats, Error> {
         if series.is_empty() {
             return Ok(AppendStats::default());
         }
@@ -407,9 +304,7 @@ impl Distributor {
         let Some(rings) = rings.filter(|_| !replicated) else {
             return self.write_local(tenant, series).await;
         };
-        let ring = rings
-            .for_tenant(tenant)
-            .map_err(|e| WriteFailure::Internal(e.to_string()))?;
+        let ring = rings.for_tenant(tenant)?;
         let rf = self.opts.replication_factor;
         let quorum = write_quorum(rf);
 
@@ -462,10 +357,14 @@ impl Distributor {
                         Ok(mut c) => match tokio::time::timeout(timeout, c.remote_write(req)).await
                         {
                             Ok(Ok(_)) => Ok(None),
-                            Ok(Err(s)) => Err(WriteFailure::from_peer(&endpoint, &s)),
-                            Err(_) => Err(WriteFailure::Unavailable(format!(
-                                "forwarding to {endpoint}: no answer within {timeout:?}"
-                            ))),
+                            Ok(Err(status)) => Err(Error::Forward {
+                                endpoint: endpoint.clone(),
+                                status,
+                            }),
+                            Err(_) => Err(Error::ForwardTimeout {
+                                endpoint: endpoint.clone(),
+                                timeout,
+                            }),
                         },
                     };
                     let result = if res.is_ok() { "success" } else { "error" };
@@ -486,16 +385,17 @@ impl Distributor {
         // this one, which that replica then refuses as out of order and never holds.
         let n = shared.len();
         let mut acks = vec![0usize; n];
-        let mut fails = vec![[0usize; 4]; n];
+        let mut fails = vec![[0usize; PERMANENT + 1]; n];
         let mut stats = AppendStats::default();
-        // Failure reasons, deduplicated.
+        // Failure reasons, deduplicated; the first failure of each permanent kind.
         let mut reasons: Vec<String> = Vec::new();
+        let mut first: [Option<Error>; PERMANENT] = Default::default();
         while let Some((e, res)) = rx.recv().await {
             // Replicas of one series are on distinct endpoints (hashmod, n < len).
             for &i in &batches[e] {
                 match &res {
                     Ok(_) => acks[i] += 1,
-                    Err(f) => fails[i][f.kind()] += 1,
+                    Err(f) => fails[i][failure_kind(f)] += 1,
                 }
             }
             match res {
@@ -504,6 +404,9 @@ impl Distributor {
                     let reason = f.to_string();
                     if !reasons.contains(&reason) {
                         reasons.push(reason);
+                    }
+                    if let Some(slot) = first.get_mut(failure_kind(&f)) {
+                        slot.get_or_insert(f);
                     }
                 }
             }
@@ -524,46 +427,46 @@ impl Distributor {
             return Ok(stats);
         }
 
-        let detail = format!(
-            "quorum not reached for {} of {n} series (each needs {quorum} of {rf} replicas): {}",
-            failed.len(),
-            reasons.join("; ")
-        );
-        tracing::debug!(tenant, error = %detail, "replicated write failed");
         // A permanent cause only when it alone rules quorum out for every failed series
-        // (the first such cause names the error); otherwise a retry may succeed.
+        // (the first such cause decides the status); otherwise a retry may succeed.
         let fail_threshold = rf - quorum + 1;
         let permanent: Option<Vec<usize>> = failed
             .iter()
-            .map(|&i| (0..PERMANENT.len()).find(|&k| fails[i][k] >= fail_threshold))
+            .map(|&i| (0..PERMANENT).find(|&k| fails[i][k] >= fail_threshold))
             .collect();
-        Err(match permanent.and_then(|k| k.first().copied()) {
-            Some(k) => PERMANENT[k](detail),
-            None => WriteFailure::Unavailable(detail),
-        })
+        let cause = permanent
+            .and_then(|k| k.first().copied())
+            .and_then(|k| first[k].take())
+            .map(Box::new);
+        let err = Error::QuorumNotReached {
+            failed: failed.len(),
+            series: n,
+            quorum,
+            replicas: rf,
+            reasons: reasons.join("; "),
+            cause,
+        };
+        tracing::debug!(tenant, error = %err, "replicated write failed");
+        Err(err)
     }
 
     /// Appends `series` to the local heads on the blocking pool.
-    async fn write_local(
-        &self,
-        tenant: &str,
-        series: Vec<Series>,
-    ) -> Result<AppendStats, WriteFailure> {
+    async fn write_local(&self, tenant: &str, series: Vec<Series>) -> Result<AppendStats, Error> {
         let tsdb = Arc::clone(&self.tsdb);
         let tenant = tenant.to_string();
         tokio::task::spawn_blocking(move || append_local(&tsdb, &tenant, &series))
             .await
-            .unwrap_or_else(|e| Err(WriteFailure::Internal(format!("internal error: {e}"))))
+            .unwrap_or_else(|e| Err(Error::TaskFailed(e)))
     }
 
     /// The (lazily connecting) client of a peer.
-    fn peer(&self, endpoint: &str) -> Result<WriteableStoreClient<Channel>, WriteFailure> {
+    fn peer(&self, endpoint: &str) -> Result<WriteableStoreClient<Channel>, Error> {
         let mut peers = lock(&self.peers);
         if let Some(c) = peers.get(endpoint) {
             return Ok(c.clone());
         }
         let channel = strata_storeapi::client::endpoint(endpoint)
-            .map_err(|e| WriteFailure::Internal(e.to_string()))?
+            .map_err(Error::InvalidEndpoint)?
             .connect_timeout(self.opts.forward_timeout)
             .tcp_nodelay(true)
             .connect_lazy();
@@ -577,19 +480,13 @@ impl Distributor {
 
 /// Appends `batch` to the local heads (blocking), logging refusals: the one place writes
 /// reach local storage.
-fn append_local(
-    tsdb: &MultiTsdb,
-    tenant: &str,
-    batch: &[Series],
-) -> Result<AppendStats, WriteFailure> {
-    tsdb.append(tenant, batch).map_err(|e| {
-        let f = WriteFailure::from_tenant_error(&e);
-        if f.is_retryable() {
+fn append_local(tsdb: &MultiTsdb, tenant: &str, batch: &[Series]) -> Result<AppendStats, Error> {
+    tsdb.append(tenant, batch).inspect_err(|e| {
+        if e.is_retryable() {
             tracing::error!(tenant, error = %e, "remote write append failed");
         } else {
             tracing::debug!(tenant, error = %e, "remote write refused");
         }
-        f
     })
 }
 

@@ -1,12 +1,13 @@
 //! `/thanos.WriteableStore/RemoteWrite` on receive's gRPC port: how receivers forward
-//! replicas to each other (Thanos' `storepb.WriteRequest`, reference/thanos.md §1).
+//! replicas to each other (Thanos' `storepb.WriteRequest`, `pkg/store/storepb/rpc.proto`).
 //!
 //! A request carries `timeseries` for `tenant` (or per-tenant `timeseriesTenantData`); an empty
 //! tenant is `--receive.default-tenant-id`. Series are validated as remote write bodies are
 //! ([`remote_write::validate_request`]), then handed to the [`Distributor`]: `replica > 0`
 //! means a receiver already replicated it, so it is stored locally only. Errors are Thanos'
-//! codes: `Unavailable` (not ready, quorum lost), `AlreadyExists` (conflict),
-//! `InvalidArgument` (bad series), `ResourceExhausted` (limit), `Internal`.
+//! codes, by `From<Error> for tonic::Status`: `Unavailable` (not ready, quorum lost),
+//! `AlreadyExists` (conflict), `InvalidArgument` (bad series), `ResourceExhausted` (limit),
+//! `Internal`.
 
 use std::sync::Arc;
 
@@ -17,8 +18,9 @@ use strata_storeapi::pb::thanos::writeable_store_server::{WriteableStore, Writea
 use strata_storeapi::pb::thanos::{WriteRequest, WriteResponse};
 use tonic::{Request, Response, Status};
 
+use crate::Error;
 use crate::distributor::Distributor;
-use crate::remote_write::{self, NameValidation, WriteError};
+use crate::remote_write::{self, NameValidation};
 use crate::tenants::validate_tenant;
 
 /// The gRPC write service of one receiver.
@@ -55,15 +57,6 @@ impl WriteService {
     }
 }
 
-/// A remote write validation error as a gRPC status.
-fn write_error_status(e: &WriteError) -> Status {
-    match e.status() {
-        409 => Status::already_exists(e.to_string()),
-        413 => Status::resource_exhausted(e.to_string()),
-        _ => Status::invalid_argument(e.to_string()),
-    }
-}
-
 /// Thanos' copy of a series as the remote write type the validator takes.
 fn from_copy(ts: prometheus_copy::TimeSeries) -> rw::TimeSeries {
     rw::TimeSeries {
@@ -95,7 +88,7 @@ impl WriteableStore for WriteService {
         request: Request<WriteRequest>,
     ) -> Result<Response<WriteResponse>, Status> {
         if !self.health.is_ready() {
-            return Err(Status::unavailable("receiver is not ready"));
+            return Err(Error::NotReady.into());
         }
         let r = request.into_inner();
         let replicated = r.replica > 0;
@@ -114,7 +107,7 @@ impl WriteableStore for WriteService {
             } else {
                 tenant
             };
-            validate_tenant(&tenant).map_err(|e| Status::invalid_argument(e.to_string()))?;
+            validate_tenant(&tenant)?;
             let names = self.names;
             let decoded = tokio::task::spawn_blocking(move || {
                 let req = rw::WriteRequest {
@@ -124,12 +117,8 @@ impl WriteableStore for WriteService {
                 remote_write::validate_request(req, names)
             })
             .await
-            .map_err(|e| Status::internal(format!("internal error: {e}")))?
-            .map_err(|e| write_error_status(&e))?;
-            self.dist
-                .write(&tenant, decoded.series, replicated)
-                .await
-                .map_err(|f| f.to_status())?;
+            .map_err(Error::TaskFailed)??;
+            self.dist.write(&tenant, decoded.series, replicated).await?;
         }
         Ok(Response::new(WriteResponse {}))
     }

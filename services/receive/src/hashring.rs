@@ -1,6 +1,6 @@
 //! Thanos receive hashrings: which receivers own a tenant's series.
 //!
-//! Spec followed: reference/thanos.md §7 and Thanos' `pkg/receive/hashring.go` for the
+//! Spec followed: Thanos' `pkg/receive/hashring.go` and `docs/components/receive.md` for the
 //! `--receive.hashrings-file` JSON and the `hashmod` algorithm, so a strata receiver and a
 //! Thanos receiver given the same file route every series to the same endpoints:
 //!
@@ -21,27 +21,10 @@
 use serde::Deserialize;
 use strata_tsdb::labels::Labels;
 
+use crate::Error;
+
 /// The separator Thanos puts between the tenant, names and values before hashing.
 const SEP: u8 = 0xff;
-
-/// An invalid hashrings file or a lookup that cannot be answered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HashringError {
-    /// The file is not the Thanos JSON layout.
-    #[error("hashrings file: {0}")]
-    Parse(String),
-    /// A hashring is unusable (no endpoints, unknown algorithm, bad pattern, too few nodes).
-    #[error("hashring {name:?}: {reason}")]
-    Invalid {
-        /// The hashring's `hashring` name (or its position).
-        name: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// No hashring matches the tenant (and none is a default one without tenants).
-    #[error("no hashring matches tenant {0:?}")]
-    NoHashring(String),
-}
 
 /// An endpoint: a plain address or an object with one (its other keys, `az` and
 /// `capnproto_address`, are ignored, as are the hashring keys strata does not use).
@@ -139,13 +122,10 @@ pub struct Hashrings {
 impl Hashrings {
     /// Parses the Thanos JSON and checks every hashring can hold `replication_factor`
     /// distinct replicas.
-    pub fn parse(json: &str, replication_factor: usize) -> Result<Self, HashringError> {
-        let cfgs: Vec<HashringConfig> =
-            serde_json::from_str(json).map_err(|e| HashringError::Parse(e.to_string()))?;
+    pub fn parse(json: &str, replication_factor: usize) -> Result<Self, Error> {
+        let cfgs: Vec<HashringConfig> = serde_json::from_str(json).map_err(Error::HashringsJson)?;
         if cfgs.is_empty() {
-            return Err(HashringError::Parse(
-                "no hashrings: the file holds an empty list".to_string(),
-            ));
+            return Err(Error::NoHashrings);
         }
         let mut rings = Vec::with_capacity(cfgs.len());
         for (i, c) in cfgs.into_iter().enumerate() {
@@ -154,7 +134,7 @@ impl Hashrings {
             } else {
                 c.hashring.clone()
             };
-            let invalid = |reason: String| HashringError::Invalid {
+            let invalid = |reason: String| Error::InvalidHashring {
                 name: name.clone(),
                 reason,
             };
@@ -202,8 +182,11 @@ impl Hashrings {
                         c.tenants
                             .iter()
                             .map(|t| {
-                                glob::Pattern::new(t)
-                                    .map_err(|e| invalid(format!("tenant pattern {t:?}: {e}")))
+                                glob::Pattern::new(t).map_err(|source| Error::TenantPattern {
+                                    name: name.clone(),
+                                    pattern: t.clone(),
+                                    source,
+                                })
                             })
                             .collect::<Result<_, _>>()?,
                     ),
@@ -224,11 +207,11 @@ impl Hashrings {
     }
 
     /// The hashring serving `tenant`: the first that matches it.
-    pub fn for_tenant(&self, tenant: &str) -> Result<&Hashring, HashringError> {
+    pub fn for_tenant(&self, tenant: &str) -> Result<&Hashring, Error> {
         self.rings
             .iter()
             .find(|r| r.tenants.matches(tenant))
-            .ok_or_else(|| HashringError::NoHashring(tenant.to_string()))
+            .ok_or_else(|| Error::NoHashring(tenant.to_string()))
     }
 
     /// Every hashring, in file order.
@@ -296,10 +279,10 @@ mod tests {
         assert_eq!(h.for_tenant("other").unwrap().name(), "#2");
         assert_eq!(h.nodes().len(), 6);
         let only = Hashrings::parse(r#"[{"tenants": ["a"], "endpoints": ["x:1"]}]"#, 1).unwrap();
-        assert_eq!(
+        assert!(matches!(
             only.for_tenant("b").unwrap_err(),
-            HashringError::NoHashring("b".to_string())
-        );
+            Error::NoHashring(t) if t == "b"
+        ));
     }
 
     #[test]

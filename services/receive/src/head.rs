@@ -6,9 +6,9 @@
 //!
 //! * A sample older than the newest one of its series is out of order; one at the same
 //!   timestamp is a duplicate — accepted silently (and not stored again) if the value is
-//!   bit-identical, out of order otherwise ([`AppendError::OutOfOrder`], Thanos answers 409).
+//!   bit-identical, out of order otherwise ([`Error::OutOfOrder`], Thanos answers 409).
 //!   A sample before the head's minimum valid time (the end of the last cut block) is
-//!   [`AppendError::OutOfBounds`].
+//!   [`Error::OutOfBounds`]. Nothing of a refused batch is applied.
 //! * [`Head::append`] is all-or-nothing: the whole batch is validated first, then written to
 //!   the WAL as one frame (series records for new series, then the samples), then applied to
 //!   memory. When it returns `Ok` the batch is in the WAL (see [`SyncPolicy`] for what that
@@ -42,7 +42,8 @@ pub use crate::wal::SyncPolicy;
 /// cannot be chosen to collide) instead of SipHash, which took ~22% of the append path's CPU in
 /// the receive bench's profile.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-use crate::wal::{self, Record, RefSample, RefSeries, SeriesRef, Wal, WalError, WalOptions};
+use crate::Error;
+use crate::wal::{self, Record, RefSample, RefSeries, SeriesRef, Wal, WalOptions};
 
 /// Options of [`Head::open`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,58 +66,6 @@ impl Default for HeadOptions {
     }
 }
 
-/// Why an append was rejected; nothing of the batch was applied.
-#[derive(Debug, thiserror::Error)]
-pub enum AppendError {
-    /// A sample not after the newest one of its series (or at the same time with another
-    /// value). Prometheus `ErrOutOfOrderSample` / `ErrDuplicateSampleForTimestamp`; HTTP 409.
-    #[error("out of order sample at {t} for series {labels}")]
-    OutOfOrder {
-        /// The series.
-        labels: Labels,
-        /// The rejected timestamp.
-        t: i64,
-    },
-    /// A sample before the head's minimum valid time (already cut into a block).
-    #[error("sample at {t} for series {labels} is before the head's minimum time {min_valid}")]
-    OutOfBounds {
-        /// The series.
-        labels: Labels,
-        /// The rejected timestamp.
-        t: i64,
-        /// Samples before this time are rejected.
-        min_valid: i64,
-    },
-    /// A series with no labels.
-    #[error("series with no labels")]
-    EmptyLabels,
-    /// Writing the WAL failed (HTTP 500: retryable).
-    #[error(transparent)]
-    Wal(#[from] WalError),
-}
-
-/// Errors of opening, cutting and truncating the head.
-#[derive(Debug, thiserror::Error)]
-pub enum HeadError {
-    /// The WAL failed.
-    #[error(transparent)]
-    Wal(#[from] WalError),
-    /// Writing a block failed.
-    #[error("writing block: {0}")]
-    Block(#[from] strata_tsdb::Error),
-    /// [`Head::cut_block`] of a range that starts after the head's oldest sample: those
-    /// samples would be dropped without being in any block.
-    #[error("cannot cut [{mint}, {maxt}): the head has samples from {min_time}")]
-    InvalidRange {
-        /// Requested start.
-        mint: i64,
-        /// Requested end.
-        maxt: i64,
-        /// The head's oldest sample.
-        min_time: i64,
-    },
-}
-
 /// What an append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendStats {
@@ -128,12 +77,18 @@ pub struct AppendStats {
     pub new_series: usize,
 }
 
-/// One chunk of a series: `(min_t, max_t, data)`, both bounds inclusive, `data` the raw XOR
-/// chunk without encoding byte (as in a StoreAPI `AggrChunk.raw`).
-pub type HeadChunk = (i64, i64, Bytes);
+/// One chunk of a series as read from the head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadChunk {
+    /// Timestamp of its first sample (ms, inclusive).
+    pub min_time: i64,
+    /// Timestamp of its last sample (ms, inclusive).
+    pub max_time: i64,
+    /// The raw XOR chunk without encoding byte (as in a StoreAPI `AggrChunk.raw`).
+    pub data: Bytes,
+}
 
-/// One series as read from the head: its labels and its XOR chunks `(min_t, max_t, data)`
-/// (both bounds inclusive, data is the raw XOR chunk without encoding byte), in time order.
+/// One series as read from the head: its labels and its XOR chunks, in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadSeries {
     /// The series labels.
@@ -213,10 +168,18 @@ impl MemSeries {
             .chunks
             .iter()
             .filter(|c| c.max_t >= mint && c.min_t <= maxt)
-            .map(|c| (c.min_t, c.max_t, c.data.clone()))
+            .map(|c| HeadChunk {
+                min_time: c.min_t,
+                max_time: c.max_t,
+                data: c.data.clone(),
+            })
             .collect();
         if !self.open.is_empty() && self.last_t >= mint && self.open_min <= maxt {
-            out.push((self.open_min, self.last_t, Bytes::from(self.open.to_vec())));
+            out.push(HeadChunk {
+                min_time: self.open_min,
+                max_time: self.last_t,
+                data: Bytes::from(self.open.to_vec()),
+            });
         }
         out
     }
@@ -390,7 +353,7 @@ impl Replayer {
 impl Head {
     /// Open the head whose WAL lives in `dir` (created if missing), replaying the WAL into
     /// memory. Starts a background fsync thread for [`SyncPolicy::Interval`].
-    pub fn open(dir: impl AsRef<Path>, opts: HeadOptions) -> Result<Head, HeadError> {
+    pub fn open(dir: impl AsRef<Path>, opts: HeadOptions) -> Result<Head, Error> {
         let dir = dir.as_ref().to_path_buf();
         let mut rp = Replayer {
             state: State::new(opts.samples_per_chunk),
@@ -438,7 +401,7 @@ impl Head {
 
     /// Append a batch of series with their samples (each series' samples in time order),
     /// all-or-nothing (see the module docs). A series with no samples is ignored.
-    pub fn append(&self, batch: &[(Labels, Vec<(i64, f64)>)]) -> Result<AppendStats, AppendError> {
+    pub fn append(&self, batch: &[(Labels, Vec<(i64, f64)>)]) -> Result<AppendStats, Error> {
         let mut w = lock(&self.writer);
         let mut stats = AppendStats::default();
         let mut new_series: Vec<RefSeries> = Vec::new();
@@ -454,7 +417,7 @@ impl Head {
                     continue;
                 }
                 if labels.is_empty() {
-                    return Err(AppendError::EmptyLabels);
+                    return Err(Error::EmptyLabels);
                 }
                 if !pending.contains_key(labels) {
                     let existing = st
@@ -476,7 +439,7 @@ impl Head {
                 };
                 for &(t, v) in ss {
                     if t < st.min_valid {
-                        return Err(AppendError::OutOfBounds {
+                        return Err(Error::OutOfBounds {
                             labels: labels.clone(),
                             t,
                             min_valid: st.min_valid,
@@ -487,7 +450,7 @@ impl Head {
                         continue;
                     }
                     if t <= cur.1 {
-                        return Err(AppendError::OutOfOrder {
+                        return Err(Error::OutOfOrder {
                             labels: labels.clone(),
                             t,
                         });
@@ -579,7 +542,7 @@ impl Head {
     }
 
     /// `fsync` the WAL now (e.g. at shutdown; dropping the head does it too).
-    pub fn sync(&self) -> Result<(), WalError> {
+    pub fn sync(&self) -> Result<(), Error> {
         lock(&self.writer).wal.sync()
     }
 
@@ -587,20 +550,15 @@ impl Head {
     /// to `maxt`, and return the block's directory. From the start of the cut, samples before
     /// `maxt` are rejected as out of bounds (restored if writing the block fails). If the range
     /// holds no sample nothing happens and the result is `None`. A range starting after the
-    /// head's oldest sample is [`HeadError::InvalidRange`] (those samples would be lost):
+    /// head's oldest sample is [`Error::InvalidCutRange`] (those samples would be lost):
     /// callers cut consecutive aligned ranges starting at or before [`Head::min_time`].
-    pub fn cut_block(
-        &self,
-        dir: &Path,
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Option<PathBuf>, HeadError> {
+    pub fn cut_block(&self, dir: &Path, mint: i64, maxt: i64) -> Result<Option<PathBuf>, Error> {
         let _t = lock(&self.truncating);
         let prev = {
             let _w = lock(&self.writer);
             let mut st = self.write();
             if st.min_time < mint {
-                return Err(HeadError::InvalidRange {
+                return Err(Error::InvalidCutRange {
                     mint,
                     maxt,
                     min_time: st.min_time,
@@ -626,7 +584,7 @@ impl Head {
         Ok(Some(path))
     }
 
-    fn write_block(&self, dir: &Path, mint: i64, maxt: i64) -> Result<Option<PathBuf>, HeadError> {
+    fn write_block(&self, dir: &Path, mint: i64, maxt: i64) -> Result<Option<PathBuf>, Error> {
         let mut snap: Vec<(Arc<Labels>, Vec<HeadChunk>)> = {
             let st = self.read();
             st.series
@@ -642,8 +600,9 @@ impl Head {
         for (labels, chunks) in snap {
             let samples: Vec<(i64, f64)> = chunks
                 .iter()
-                .map(|c| decode_xor(&c.2))
-                .collect::<Result<Vec<_>, _>>()?
+                .map(|c| decode_xor(&c.data))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Error::WriteBlock)?
                 .into_iter()
                 .flatten()
                 .filter(|&(t, _)| t >= mint && t < maxt)
@@ -653,23 +612,24 @@ impl Head {
             }
             let w = match &mut bw {
                 Some(w) => w,
-                None => bw.insert(BlockWriter::create(dir, mint, maxt)?),
+                None => bw.insert(BlockWriter::create(dir, mint, maxt).map_err(Error::WriteBlock)?),
             };
-            w.add_series((*labels).clone(), &samples)?;
+            w.add_series((*labels).clone(), &samples)
+                .map_err(Error::WriteBlock)?;
         }
         let Some(bw) = bw else { return Ok(None) };
-        let meta = bw.finish(None)?;
+        let meta = bw.finish(None).map_err(Error::WriteBlock)?;
         Ok(Some(dir.join(meta.ulid.to_string())))
     }
 
     /// Drop every sample before `mint` from memory (series left empty are removed), reject
     /// such samples from now on, log that in the WAL and checkpoint it, deleting old segments.
-    pub fn truncate(&self, mint: i64) -> Result<(), HeadError> {
+    pub fn truncate(&self, mint: i64) -> Result<(), Error> {
         let _t = lock(&self.truncating);
         self.truncate_locked(mint)
     }
 
-    fn truncate_locked(&self, mint: i64) -> Result<(), HeadError> {
+    fn truncate_locked(&self, mint: i64) -> Result<(), Error> {
         let (before, keep) = {
             let mut w = lock(&self.writer);
             w.wal.append(&[Record::MinTime(mint)])?;

@@ -1,7 +1,7 @@
 //! The remote write HTTP endpoint of `strata receive`: `POST /api/v1/receive`.
 //!
-//! Spec followed: reference/prometheus-formats.md §7 (remote write 1.0) for the body, and
-//! Thanos receive (`pkg/receive/handler.go`, reference/thanos.md §7) for tenancy, status codes
+//! Spec followed: the Prometheus remote write 1.0 spec for the body, and Thanos receive
+//! (`pkg/receive/handler.go`) for tenancy, status codes
 //! and metric names. One request goes through these steps; the first that fails answers:
 //!
 //! | step | failure | status |
@@ -10,8 +10,8 @@
 //! | tenant: the `--receive.tenant-header` (default `THANOS-TENANT`, case-insensitive), else `THANOS-TENANT`, else `--receive.default-tenant-id` | not a valid tenant name ([`crate::tenants::validate_tenant`]) | 400 |
 //! | `Content-Length` at most `--receive.max-body-size` (compressed bytes, default 32 MiB) | over it | 413 |
 //! | reading the body, still at most that many bytes (chunked bodies) | over it / broken body | 413 / 400 |
-//! | [`remote_write::decode_with`] (Snappy, protobuf, labels, per-series sample order) | see [`WriteError::status`] | 400 / 409 / 413 |
-//! | [`Distributor::write`]: [`crate::tenants::MultiTsdb::append`] (all or nothing, returns once in the WAL), or the hashring's replicas | see [`tenant_error_status`], [`crate::distributor::WriteFailure`] | 409 / 429 / 400 / 500 / 503 |
+//! | [`remote_write::decode_with`] (Snappy, protobuf, labels, per-series sample order) | see [`Error::status`] | 400 / 409 / 413 |
+//! | [`Distributor::write`]: [`crate::tenants::MultiTsdb::append`] (all or nothing, returns once in the WAL), or the hashring's replicas | see [`Error::status`] | 409 / 429 / 400 / 500 / 503 |
 //! | — | success | **200**, empty body |
 //!
 //! A success is 200 with an empty body, as Thanos receive answers (Prometheus' own receiver
@@ -27,13 +27,14 @@
 //! * `thanos_receive_write_timeseries{code,tenant}` and `thanos_receive_write_samples{code,tenant}`
 //!   — histograms of the series and samples per decoded request, by response code;
 //! * `thanos_receive_pending_write_requests` — requests being decoded or appended now;
-//! * `http_requests_total{handler,code,method}` and `http_request_duration_seconds{handler}`.
+//! * `http_requests_total{handler="receive",code,method="post"}` and
+//!   `http_request_duration_seconds{handler="receive"}`, recorded by the runtime's HTTP
+//!   metrics layer, which the service puts around [`ReceiveHttp::router`].
 //!
 //! [`ReceiveHttp::write`] is the single place a decoded request is handed to the
 //! [`Distributor`] (local heads, or the hashring with replication).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -43,17 +44,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use strata_runtime::Health;
 
+use crate::Error;
 use crate::distributor::Distributor;
-use crate::head::{AppendError, AppendStats};
-use crate::remote_write::{self, DecodeOptions, WriteError};
-use crate::tenants::{TenantError, validate_tenant};
+use crate::head::AppendStats;
+use crate::remote_write::{self, DecodeOptions};
+use crate::tenants::validate_tenant;
 
 /// The remote write path.
 pub const RECEIVE_PATH: &str = "/api/v1/receive";
@@ -92,57 +93,10 @@ impl Default for HttpOptions {
     }
 }
 
-/// Invalid [`HttpOptions`].
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// The tenant header is not a valid HTTP header name.
-    #[error("--receive.tenant-header {0:?} is not a valid HTTP header name")]
-    TenantHeader(String),
-    /// The default tenant is not a valid tenant name.
-    #[error("--receive.default-tenant-id {tenant:?}: {reason}")]
-    DefaultTenant {
-        /// The configured value.
-        tenant: String,
-        /// Why it is invalid.
-        reason: String,
-    },
-}
-
-/// The HTTP status for a storage refusal: 409 for out-of-order/duplicate and out-of-bounds
-/// samples (as Thanos' `errConflict`), 429 for the series limit, 400 for an empty label set,
-/// 400 for an invalid tenant name, 500 for WAL/storage failures (retryable; nothing was
-/// acknowledged).
-pub fn tenant_error_status(e: &TenantError) -> StatusCode {
-    match e {
-        TenantError::Append(AppendError::OutOfOrder { .. } | AppendError::OutOfBounds { .. }) => {
-            StatusCode::CONFLICT
-        }
-        TenantError::Append(AppendError::EmptyLabels) | TenantError::InvalidTenant { .. } => {
-            StatusCode::BAD_REQUEST
-        }
-        TenantError::SeriesLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
-        TenantError::Append(AppendError::Wal(_)) | TenantError::Storage(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    }
-}
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeTenant {
     code: String,
     tenant: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    handler: String,
-    code: String,
-    method: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct HandlerLabel {
-    handler: String,
 }
 
 /// The endpoint's metrics (see the module docs).
@@ -151,8 +105,6 @@ struct WriteMetrics {
     timeseries: Family<CodeTenant, Histogram>,
     samples: Family<CodeTenant, Histogram>,
     pending: Gauge,
-    requests: Family<RequestLabels, Counter>,
-    duration: Family<HandlerLabel, Histogram>,
 }
 
 impl Default for WriteMetrics {
@@ -161,10 +113,6 @@ impl Default for WriteMetrics {
             timeseries: Family::new_with_constructor(|| Histogram::new(WRITE_BUCKETS)),
             samples: Family::new_with_constructor(|| Histogram::new(WRITE_BUCKETS)),
             pending: Gauge::default(),
-            requests: Family::default(),
-            duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0005, 4.0, 10))
-            }),
         }
     }
 }
@@ -179,17 +127,12 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn reject(status: StatusCode, message: impl Into<String>) -> Self {
+    fn reject(e: &Error) -> Self {
         Self {
-            status,
-            message: message.into(),
+            status: e.status(),
+            message: e.to_string(),
             counts: None,
         }
-    }
-
-    fn write_error(e: &WriteError) -> Self {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        Self::reject(status, e.to_string())
     }
 }
 
@@ -210,12 +153,16 @@ impl ReceiveHttp {
         dist: Arc<Distributor>,
         health: Health,
         opts: HttpOptions,
-    ) -> Result<Arc<Self>, HttpError> {
-        let header = HeaderName::from_bytes(opts.tenant_header.as_bytes())
-            .map_err(|_| HttpError::TenantHeader(opts.tenant_header.clone()))?;
-        validate_tenant(&opts.default_tenant).map_err(|e| HttpError::DefaultTenant {
+    ) -> Result<Arc<Self>, Error> {
+        let header = HeaderName::from_bytes(opts.tenant_header.as_bytes()).map_err(|source| {
+            Error::InvalidTenantHeader {
+                header: opts.tenant_header.clone(),
+                source,
+            }
+        })?;
+        validate_tenant(&opts.default_tenant).map_err(|e| Error::InvalidDefaultTenant {
             tenant: opts.default_tenant.clone(),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
         Ok(Arc::new(Self {
             dist,
@@ -249,16 +196,6 @@ impl ReceiveHttp {
             "The number of pending write requests.",
             m.pending.clone(),
         );
-        r.register(
-            "http_requests",
-            "Requests to the remote write endpoint, by handler, status code and method.",
-            m.requests.clone(),
-        );
-        r.register(
-            "http_request_duration_seconds",
-            "Latency of the remote write endpoint, by handler.",
-            m.duration.clone(),
-        );
     }
 
     /// `POST /api/v1/receive`.
@@ -269,14 +206,14 @@ impl ReceiveHttp {
     }
 
     /// The tenant of a request (see the module docs).
-    pub fn tenant(&self, headers: &HeaderMap) -> Result<String, String> {
+    pub fn tenant(&self, headers: &HeaderMap) -> Result<String, Error> {
         let from = |name: &str| {
             headers
                 .get(name)
                 .map(|v| {
                     v.to_str()
                         .map(str::to_string)
-                        .map_err(|_| "the tenant header is not valid text".to_string())
+                        .map_err(|_| Error::TenantHeaderNotText)
                 })
                 .transpose()
                 .map(|t| t.filter(|t| !t.is_empty()))
@@ -288,59 +225,47 @@ impl ReceiveHttp {
                 None => self.opts.default_tenant.clone(),
             },
         };
-        validate_tenant(&tenant).map_err(|e| e.to_string())?;
+        validate_tenant(&tenant)?;
         Ok(tenant)
     }
 
     /// Decodes `body` and appends it for `tenant` on the blocking pool: the one place a
     /// request reaches storage. `Ok` means every sample is in the tenant's WAL.
-    pub async fn write(
+    pub async fn write(&self, tenant: &str, body: Bytes) -> Result<AppendStats, Error> {
+        self.write_inner(tenant, body).await.1
+    }
+
+    async fn write_inner(
         &self,
         tenant: &str,
         body: Bytes,
-    ) -> Result<AppendStats, (StatusCode, String)> {
-        let (outcome, stats) = self.write_inner(tenant, body).await;
-        match stats {
-            Some(s) => Ok(s),
-            None => Err((outcome.status, outcome.message)),
-        }
-    }
-
-    async fn write_inner(&self, tenant: &str, body: Bytes) -> (Outcome, Option<AppendStats>) {
+    ) -> (Outcome, Result<AppendStats, Error>) {
         let decode = self.opts.decode;
         self.metrics.pending.inc();
         let decoded =
             tokio::task::spawn_blocking(move || remote_write::decode_with(&body, &decode)).await;
-        let (outcome, stats) = match decoded {
+        let (outcome, res) = match decoded {
             Err(e) => {
                 tracing::error!(error = %e, "remote write task failed");
-                let out = Outcome::reject(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("internal error: {e}"),
-                );
-                (out, None)
+                let e = Error::TaskFailed(e);
+                (Outcome::reject(&e), Err(e))
             }
-            Ok(Err(e)) => (Outcome::write_error(&e), None),
+            Ok(Err(e)) => (Outcome::reject(&e), Err(e)),
             Ok(Ok(req)) => {
                 let counts = Some((req.series.len(), req.samples));
-                match self.dist.write(tenant, req.series, false).await {
-                    Ok(stats) => {
-                        let ok = Outcome {
-                            status: StatusCode::OK,
-                            message: String::new(),
-                            counts,
-                        };
-                        (ok, Some(stats))
-                    }
-                    Err(f) => {
-                        let out = Outcome {
-                            status: f.status(),
-                            message: f.to_string(),
-                            counts,
-                        };
-                        (out, None)
-                    }
-                }
+                let res = self.dist.write(tenant, req.series, false).await;
+                let outcome = match &res {
+                    Ok(_) => Outcome {
+                        status: StatusCode::OK,
+                        message: String::new(),
+                        counts,
+                    },
+                    Err(e) => Outcome {
+                        counts,
+                        ..Outcome::reject(e)
+                    },
+                };
+                (outcome, res)
             }
         };
         self.metrics.pending.dec();
@@ -353,16 +278,16 @@ impl ReceiveHttp {
             m.timeseries.get_or_create(&labels).observe(series as f64);
             m.samples.get_or_create(&labels).observe(samples as f64);
         }
-        (outcome, stats)
+        (outcome, res)
     }
 
     async fn handle(&self, headers: &HeaderMap, body: Body) -> Outcome {
         if !self.health.is_ready() {
-            return Outcome::reject(StatusCode::SERVICE_UNAVAILABLE, "receiver is not ready");
+            return Outcome::reject(&Error::NotReady);
         }
         let tenant = match self.tenant(headers) {
             Ok(t) => t,
-            Err(e) => return Outcome::reject(StatusCode::BAD_REQUEST, e),
+            Err(e) => return Outcome::reject(&e),
         };
         let limit = self.opts.max_body_bytes;
         let declared = headers
@@ -373,33 +298,28 @@ impl ReceiveHttp {
             && len > limit as u64
         {
             let len = usize::try_from(len).unwrap_or(usize::MAX);
-            return Outcome::write_error(&WriteError::BodyTooLarge { len, limit });
+            return Outcome::reject(&Error::BodyTooLarge { len, limit });
         }
         let body = match read_body(body, limit, declared).await {
             Ok(b) => b,
-            Err(o) => return o,
+            Err(e) => return Outcome::reject(&e),
         };
         self.write_inner(&tenant, body).await.0
     }
 }
 
 /// Reads at most `limit` bytes of `body`.
-async fn read_body(body: Body, limit: usize, declared: Option<u64>) -> Result<Bytes, Outcome> {
+async fn read_body(body: Body, limit: usize, declared: Option<u64>) -> Result<Bytes, Error> {
     let capacity = declared.map_or(0, |l| usize::try_from(l).unwrap_or(0).min(limit));
     let mut buf = Vec::with_capacity(capacity);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            Outcome::reject(
-                StatusCode::BAD_REQUEST,
-                format!("read compressed request body: {e}"),
-            )
-        })?;
+        let chunk = chunk.map_err(Error::ReadBody)?;
         if buf.len() + chunk.len() > limit {
-            return Err(Outcome::write_error(&WriteError::BodyTooLarge {
+            return Err(Error::BodyTooLarge {
                 len: buf.len() + chunk.len(),
                 limit,
-            }));
+            });
         }
         buf.extend_from_slice(&chunk);
     }
@@ -407,23 +327,8 @@ async fn read_body(body: Body, limit: usize, declared: Option<u64>) -> Result<By
 }
 
 async fn receive(State(h): State<Arc<ReceiveHttp>>, headers: HeaderMap, body: Body) -> Response {
-    let start = Instant::now();
     let outcome = h.handle(&headers, body).await;
     let code = outcome.status;
-    h.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            handler: "receive".to_string(),
-            code: code.as_u16().to_string(),
-            method: "post".to_string(),
-        })
-        .inc();
-    h.metrics
-        .duration
-        .get_or_create(&HandlerLabel {
-            handler: "receive".to_string(),
-        })
-        .observe(start.elapsed().as_secs_f64());
     if code.is_success() {
         return code.into_response();
     }
@@ -480,9 +385,12 @@ mod tests {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = f
-            .http
-            .router()
+        // As the service serves it: inside the runtime's HTTP metrics layer.
+        let router = f
+            .health
+            .http_metrics()
+            .instrument_as(f.http.router(), strata_runtime::Handler::Named("receive"));
+        let resp = router
             .oneshot(req.body(body).unwrap())
             .await
             .unwrap();
@@ -559,7 +467,7 @@ mod tests {
         };
         assert!(matches!(
             ReceiveHttp::new(Arc::clone(&tsdb), h.clone(), bad_header),
-            Err(HttpError::TenantHeader(_))
+            Err(Error::InvalidTenantHeader { .. })
         ));
         let bad_tenant = HttpOptions {
             default_tenant: "..".to_string(),
@@ -567,7 +475,7 @@ mod tests {
         };
         assert!(matches!(
             ReceiveHttp::new(tsdb, h, bad_tenant),
-            Err(HttpError::DefaultTenant { .. })
+            Err(Error::InvalidDefaultTenant { .. })
         ));
     }
 
@@ -685,10 +593,8 @@ mod tests {
         )
         .await;
         assert_eq!(code, 200, "{msg}");
-        let mut reg = Registry::default();
-        f.http.register_metrics(&mut reg);
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &reg).unwrap();
+        f.health.register(|r| f.http.register_metrics(r));
+        let text = f.health.encode_metrics();
         assert!(
             text.contains(r#"thanos_receive_write_samples_sum{code="200",tenant="t1"} 2.0"#),
             "{text}"

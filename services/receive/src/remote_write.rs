@@ -1,15 +1,15 @@
 //! Prometheus remote write 1.0: decoding and validating request bodies, and encoding them
 //! (for tests and the load generator).
 //!
-//! Spec followed: reference/prometheus-formats.md §7 (remote write 1.0: a protobuf
-//! `prometheus.WriteRequest`, compressed with the Snappy *block* format, never the framed
+//! Spec followed: the Prometheus remote write 1.0 spec (`docs/specs/remote_write_spec.md`: a
+//! protobuf `prometheus.WriteRequest`, compressed with the Snappy *block* format, never the framed
 //! format), with the validation of Prometheus' `storage/remote/write_handler.go` +
 //! `tsdb/head_append.go` and Thanos receive's `labelpb.ValidateLabels` — but stricter in one
 //! respect, as issue 6 demands: a request with any invalid series is rejected as a whole
 //! (Prometheus silently skips such series), because nothing partial is ever acknowledged.
 //!
 //! This module is pure (no I/O, no HTTP framework). The HTTP handler calls [`decode`] (or
-//! [`decode_with`]) on the raw body and, on error, answers [`WriteError::status`] with the
+//! [`decode_with`]) on the raw body and, on error, answers [`Error::status`] with the
 //! error's `Display` text as the body; the gRPC `WriteableStore` path can reuse
 //! [`validate_labels`] and [`validate_samples`] on its own message type.
 //!
@@ -47,12 +47,14 @@
 //!   separate entries in request order (the head appends them in that order).
 //!
 //! Exceeding the compressed-body limit is the HTTP layer's check (it knows the
-//! `Content-Length`); it can still report it with [`WriteError::BodyTooLarge`] so that all
-//! rejections share one type and one status mapping.
+//! `Content-Length`); it reports it with [`Error::BodyTooLarge`] so that all rejections share
+//! one type and one status mapping.
 
 use prost::Message;
 use strata_storeapi::pb::prometheus::{Label as PbLabel, Sample as PbSample, WriteRequest};
 use strata_tsdb::labels::{Label, Labels, METRIC_NAME};
+
+use crate::{Error, LabelProblem};
 
 /// A default limit for the decompressed request size: 64 MiB (a Prometheus batch of 2000
 /// samples is a few hundred KiB; this leaves room for large batches from other senders).
@@ -133,142 +135,8 @@ pub struct DecodedWrite {
     pub exemplars_dropped: usize,
 }
 
-/// Why a remote write request is rejected. `Display` is the user-facing message the HTTP
-/// handler sends as the response body; [`WriteError::status`] is the HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WriteError {
-    /// The compressed body is over the request size limit (checked by the HTTP layer).
-    #[error("write request too large: body of {len} bytes exceeds the limit of {limit} bytes")]
-    BodyTooLarge {
-        /// Body length in bytes.
-        len: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The Snappy header claims a decompressed size over the limit.
-    #[error(
-        "write request too large: decompressed size of {len} bytes exceeds the limit of {limit} bytes"
-    )]
-    DecompressedTooLarge {
-        /// Decompressed length claimed by the Snappy header.
-        len: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The body is not valid Snappy block format.
-    #[error("snappy decode error: {0}")]
-    Snappy(String),
-    /// The decompressed body is not a protobuf `prometheus.WriteRequest`.
-    #[error("protobuf decode error: {0}")]
-    Protobuf(String),
-    /// A series breaks the label rules.
-    #[error("invalid series #{index} {series}: {reason}")]
-    InvalidLabels {
-        /// Index of the series entry in the request (0-based).
-        index: usize,
-        /// The series' labels as sent, `{a="1", …}` (cut if very long).
-        series: String,
-        /// What is wrong.
-        reason: LabelError,
-    },
-    /// A series carries native histogram samples.
-    #[error(
-        "native histograms are not supported yet: series #{index} {series} has {count} histogram sample(s)"
-    )]
-    HistogramsUnsupported {
-        /// Index of the series entry in the request (0-based).
-        index: usize,
-        /// The series' labels.
-        series: String,
-        /// Number of histogram samples in that series.
-        count: usize,
-    },
-    /// A sample's timestamp is before the previous one of the same series entry.
-    #[error(
-        "out of order sample: timestamp {timestamp} after {previous} in series #{index} {series}"
-    )]
-    OutOfOrderSample {
-        /// Index of the series entry in the request (0-based).
-        index: usize,
-        /// The series' labels.
-        series: String,
-        /// The offending timestamp (ms).
-        timestamp: i64,
-        /// The preceding timestamp (ms).
-        previous: i64,
-    },
-    /// Two samples of one series entry share a timestamp but not a value.
-    #[error(
-        "duplicate sample for timestamp {timestamp} with a different value in series #{index} {series}"
-    )]
-    DuplicateSample {
-        /// Index of the series entry in the request (0-based).
-        index: usize,
-        /// The series' labels.
-        series: String,
-        /// The duplicated timestamp (ms).
-        timestamp: i64,
-    },
-    /// The request could not be encoded (only from [`encode`]: body too large for Snappy).
-    #[error("cannot encode write request: {0}")]
-    Encode(String),
-}
-
-impl WriteError {
-    /// The HTTP status to answer: 413 for size limits, 409 for out-of-order/conflicting
-    /// samples within a request (as Thanos receive), 400 for every other permanent error,
-    /// 500 for an encoding failure (ours, not the sender's).
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::BodyTooLarge { .. } | Self::DecompressedTooLarge { .. } => 413,
-            Self::OutOfOrderSample { .. } | Self::DuplicateSample { .. } => 409,
-            Self::Snappy(_)
-            | Self::Protobuf(_)
-            | Self::InvalidLabels { .. }
-            | Self::HistogramsUnsupported { .. } => 400,
-            Self::Encode(_) => 500,
-        }
-    }
-
-    /// True if a sender should retry (5xx); remote write senders must not retry 4xx.
-    pub fn is_retryable(&self) -> bool {
-        self.status() >= 500
-    }
-}
-
-/// What is wrong with a label set (see the module docs for the rules).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LabelError {
-    /// No labels at all.
-    #[error("empty label set")]
-    Empty,
-    /// A label has an empty name.
-    #[error("label set contains a label with an empty name")]
-    EmptyName,
-    /// A label name is not valid under the validation scheme.
-    #[error("invalid label name {0:?}")]
-    InvalidName(String),
-    /// Labels are not sorted by name.
-    #[error("out of order labels: {later:?} sorts before the preceding label {earlier:?}")]
-    OutOfOrder {
-        /// The preceding name.
-        earlier: String,
-        /// The name that should have come first.
-        later: String,
-    },
-    /// A name occurs twice.
-    #[error("label set contains duplicate label names: {0:?} is not unique")]
-    Duplicate(String),
-    /// No `__name__` label, or an empty one.
-    #[error("empty metric name: the series has no __name__ label or its value is empty")]
-    MissingMetricName,
-    /// The `__name__` value is not valid under the validation scheme.
-    #[error("invalid metric name {0:?}")]
-    InvalidMetricName(String),
-}
-
 /// Decode and validate a remote write 1.0 body with UTF-8 name validation.
-pub fn decode(body: &[u8], max_decompressed: usize) -> Result<DecodedWrite, WriteError> {
+pub fn decode(body: &[u8], max_decompressed: usize) -> Result<DecodedWrite, Error> {
     decode_with(
         body,
         &DecodeOptions {
@@ -279,34 +147,30 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<DecodedWrite, Writ
 }
 
 /// Decode and validate a remote write 1.0 body.
-pub fn decode_with(body: &[u8], opts: &DecodeOptions) -> Result<DecodedWrite, WriteError> {
+pub fn decode_with(body: &[u8], opts: &DecodeOptions) -> Result<DecodedWrite, Error> {
     let raw = decompress(body, opts.max_decompressed)?;
-    let req =
-        WriteRequest::decode(raw.as_slice()).map_err(|e| WriteError::Protobuf(e.to_string()))?;
+    let req = WriteRequest::decode(raw.as_slice()).map_err(Error::Protobuf)?;
     drop(raw);
     validate_request(req, opts.name_validation)
 }
 
 /// Snappy-block-decompress `body`, refusing (before allocating) a claimed decompressed
 /// size above `max_decompressed`.
-pub fn decompress(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, WriteError> {
-    let len = snap::raw::decompress_len(body).map_err(|e| WriteError::Snappy(e.to_string()))?;
+pub fn decompress(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, Error> {
+    let len = snap::raw::decompress_len(body).map_err(Error::Snappy)?;
     if len > max_decompressed {
-        return Err(WriteError::DecompressedTooLarge {
+        return Err(Error::DecompressedTooLarge {
             len,
             limit: max_decompressed,
         });
     }
     snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|e| WriteError::Snappy(e.to_string()))
+        .map_err(Error::Snappy)
 }
 
 /// Validate a decoded `WriteRequest` and convert it (moving its strings, no copies).
-pub fn validate_request(
-    req: WriteRequest,
-    scheme: NameValidation,
-) -> Result<DecodedWrite, WriteError> {
+pub fn validate_request(req: WriteRequest, scheme: NameValidation) -> Result<DecodedWrite, Error> {
     let mut out = DecodedWrite {
         series: Vec::with_capacity(req.timeseries.len()),
         metadata: req.metadata.len(),
@@ -319,15 +183,9 @@ pub fn validate_request(
             .into_iter()
             .map(|PbLabel { name, value }| Label { name, value })
             .collect();
-        if let Err(reason) = check_labels(&labels, scheme) {
-            return Err(WriteError::InvalidLabels {
-                index,
-                series: format_labels(&labels),
-                reason,
-            });
-        }
+        check_labels(index, &labels, scheme)?;
         if !ts.histograms.is_empty() {
-            return Err(WriteError::HistogramsUnsupported {
+            return Err(Error::HistogramsUnsupported {
                 index,
                 series: format_labels(&labels),
                 count: ts.histograms.len(),
@@ -344,10 +202,14 @@ pub fn validate_request(
     Ok(out)
 }
 
-/// Validate a label set as sent (see the module docs) and return it as [`Labels`], with
-/// empty-valued labels dropped.
-pub fn validate_labels(labels: Vec<Label>, scheme: NameValidation) -> Result<Labels, LabelError> {
-    check_labels(&labels, scheme)?;
+/// Validate the label set of series entry `index` as sent (see the module docs) and return
+/// it as [`Labels`], with empty-valued labels dropped.
+pub fn validate_labels(
+    index: usize,
+    labels: Vec<Label>,
+    scheme: NameValidation,
+) -> Result<Labels, Error> {
+    check_labels(index, &labels, scheme)?;
     Ok(without_empty(labels))
 }
 
@@ -356,21 +218,33 @@ fn without_empty(mut labels: Vec<Label>) -> Labels {
     Labels::from_sorted(labels)
 }
 
-fn check_labels(labels: &[Label], scheme: NameValidation) -> Result<(), LabelError> {
+/// [`label_problem`] as an [`Error::InvalidLabels`] of series entry `index`.
+fn check_labels(index: usize, labels: &[Label], scheme: NameValidation) -> Result<(), Error> {
+    match label_problem(labels, scheme) {
+        None => Ok(()),
+        Some(problem) => Err(Error::InvalidLabels {
+            index,
+            series: format_labels(labels),
+            problem,
+        }),
+    }
+}
+
+fn label_problem(labels: &[Label], scheme: NameValidation) -> Option<LabelProblem> {
     if labels.is_empty() {
-        return Err(LabelError::Empty);
+        return Some(LabelProblem::Empty);
     }
     let mut metric_name = None;
     let mut prev: Option<&str> = None;
     for l in labels {
         if l.name.is_empty() {
-            return Err(LabelError::EmptyName);
+            return Some(LabelProblem::EmptyName);
         }
         if let Some(p) = prev {
             match l.name.as_str().cmp(p) {
-                std::cmp::Ordering::Equal => return Err(LabelError::Duplicate(l.name.clone())),
+                std::cmp::Ordering::Equal => return Some(LabelProblem::Duplicate(l.name.clone())),
                 std::cmp::Ordering::Less => {
-                    return Err(LabelError::OutOfOrder {
+                    return Some(LabelProblem::OutOfOrder {
                         earlier: p.to_string(),
                         later: l.name.clone(),
                     });
@@ -381,16 +255,16 @@ fn check_labels(labels: &[Label], scheme: NameValidation) -> Result<(), LabelErr
         if l.name == METRIC_NAME {
             metric_name = Some(l.value.as_str());
         } else if !scheme.is_valid_label_name(&l.name) {
-            return Err(LabelError::InvalidName(l.name.clone()));
+            return Some(LabelProblem::InvalidName(l.name.clone()));
         }
         prev = Some(&l.name);
     }
     match metric_name {
-        None | Some("") => Err(LabelError::MissingMetricName),
+        None | Some("") => Some(LabelProblem::MissingMetricName),
         Some(v) if !scheme.is_valid_metric_name(v) => {
-            Err(LabelError::InvalidMetricName(v.to_string()))
+            Some(LabelProblem::InvalidMetricName(v.to_string()))
         }
-        Some(_) => Ok(()),
+        Some(_) => None,
     }
 }
 
@@ -400,12 +274,12 @@ pub fn validate_samples(
     index: usize,
     labels: &[Label],
     samples: &[PbSample],
-) -> Result<Vec<(i64, f64)>, WriteError> {
+) -> Result<Vec<(i64, f64)>, Error> {
     let mut out: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
     for s in samples {
         if let Some(&(pt, pv)) = out.last() {
             if s.timestamp < pt {
-                return Err(WriteError::OutOfOrderSample {
+                return Err(Error::OutOfOrderInRequest {
                     index,
                     series: format_labels(labels),
                     timestamp: s.timestamp,
@@ -416,7 +290,7 @@ pub fn validate_samples(
                 if pv.to_bits() == s.value.to_bits() {
                     continue;
                 }
-                return Err(WriteError::DuplicateSample {
+                return Err(Error::DuplicateInRequest {
                     index,
                     series: format_labels(labels),
                     timestamp: s.timestamp,
@@ -456,7 +330,7 @@ fn format_labels(labels: &[Label]) -> String {
 /// Labels and samples are written as given (no validation). As with every proto3 encoder
 /// (Prometheus' included) a value of `-0.0` is not written and so decodes as `0.0`; all
 /// other values, NaN payloads such as the stale marker included, round-trip bit-exactly.
-pub fn encode(series: &[(Labels, Vec<(i64, f64)>)]) -> Result<Vec<u8>, WriteError> {
+pub fn encode(series: &[(Labels, Vec<(i64, f64)>)]) -> Result<Vec<u8>, Error> {
     let req = WriteRequest {
         timeseries: series
             .iter()
@@ -484,15 +358,15 @@ pub fn encode(series: &[(Labels, Vec<(i64, f64)>)]) -> Result<Vec<u8>, WriteErro
 }
 
 /// Encode any `WriteRequest` (e.g. metadata-only, or deliberately invalid for tests).
-pub fn encode_request(req: &WriteRequest) -> Result<Vec<u8>, WriteError> {
+pub fn encode_request(req: &WriteRequest) -> Result<Vec<u8>, Error> {
     compress(&req.encode_to_vec())
 }
 
 /// Snappy-block-compress raw bytes (fails only for inputs over ~4 GiB).
-pub fn compress(raw: &[u8]) -> Result<Vec<u8>, WriteError> {
+pub fn compress(raw: &[u8]) -> Result<Vec<u8>, Error> {
     snap::raw::Encoder::new()
         .compress_vec(raw)
-        .map_err(|e| WriteError::Encode(e.to_string()))
+        .map_err(Error::Encode)
 }
 
 #[cfg(test)]
@@ -526,6 +400,7 @@ mod tests {
     #[test]
     fn validate_labels_drops_empty_values() {
         let ls = validate_labels(
+            0,
             vec![
                 Label::new("__name__", "up"),
                 Label::new("a", ""),

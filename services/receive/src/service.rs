@@ -1,4 +1,4 @@
-//! The long-running `strata receive` service (Thanos receive, reference/thanos.md §7: an
+//! The long-running `strata receive` service (Thanos receive, `docs/components/receive.md`: an
 //! ingestor, and with `--receive.hashrings-file` also a router that replicates writes to the
 //! hashring's receivers; [`crate::distributor`]).
 //!
@@ -18,13 +18,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use strata_runtime::Health;
-use tokio::net::TcpListener;
+use strata_runtime::{Handler, Health, Listener, Runner};
+use strata_storeapi::server::StoreServer;
 
-use crate::distributor::{Distributor, DistributorError, DistributorOptions};
+use crate::Error;
+use crate::distributor::{Distributor, DistributorOptions};
 use crate::grpc_write::WriteService;
-use crate::http::{HttpError, HttpOptions, ReceiveHttp};
-use crate::tenants::{MultiTsdb, TenantError, TenantOptions};
+use crate::http::{HttpOptions, ReceiveHttp};
+use crate::tenants::{MultiTsdb, TenantOptions};
 
 /// Default `--remote-write.address` (Thanos: `0.0.0.0:19291`; strata ports on loopback).
 pub const DEFAULT_REMOTE_WRITE_ADDRESS: &str = "127.0.0.1:10908";
@@ -97,89 +98,37 @@ pub struct Running {
     pub health: Health,
 }
 
-/// Errors of the service.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The remote write options are invalid.
-    #[error(transparent)]
-    Options(#[from] HttpError),
-    /// The hashring flags or file are invalid.
-    #[error(transparent)]
-    Distributor(#[from] DistributorError),
-    /// The tenant storage could not be opened (or synced at shutdown).
-    #[error("TSDB: {0}")]
-    Open(#[from] TenantError),
-    /// A listener could not be bound or a server failed.
-    #[error("{0}")]
-    Serve(String),
+/// A runtime failure (bind, serve) as receive's error.
+fn runtime(e: strata_runtime::Error) -> Error {
+    Error::serve("receive", e)
 }
 
-async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServiceError> {
-    let l = TcpListener::bind(addr)
+/// Binds every listener, serves the probes at once, opens the tenants (replaying their WALs),
+/// then adds the StoreAPI, remote write, the hashring watch and the block shipper to `runner`
+/// and turns ready; the WALs are synced once the servers have drained (see the module docs).
+pub async fn start(runner: &mut Runner, cfg: ServiceConfig) -> Result<Running, Error> {
+    let rw = Listener::bind(&cfg.remote_write_address)
         .await
-        .map_err(|e| ServiceError::Serve(format!("cannot listen on {addr}: {e}")))?;
-    let local = l
-        .local_addr()
-        .map_err(|e| ServiceError::Serve(format!("{addr}: {e}")))?;
-    Ok((l, local))
-}
-
-/// Runs the receiver until `shutdown` resolves (see the module docs).
-pub async fn run(
-    cfg: ServiceConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    on_started: impl FnOnce(&Running),
-) -> Result<(), ServiceError> {
+        .map_err(runtime)?;
+    let grpc = Listener::bind(&cfg.grpc_address).await.map_err(runtime)?;
+    let http = Listener::bind(&cfg.http_address).await.map_err(runtime)?;
     let health = Health::new("receive");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-
-    let (rw_listener, remote_write_addr) = bind(&cfg.remote_write_address).await?;
-    let (grpc_listener, grpc_addr) = bind(&cfg.grpc_address).await?;
-    let (http_addr, probes) =
-        strata_runtime::bind_http(&cfg.http_address, health.router(), stopped())
-            .await
-            .map_err(|e| ServiceError::Serve(e.to_string()))?;
-    let probes_task = tokio::spawn(probes);
+    let (remote_write_addr, grpc_addr, http_addr) = (rw.addr(), grpc.addr(), http.addr());
+    runner.serve_http("probes and metrics", http, health.router(), &health);
 
     let opts = cfg.tenants.clone();
-    let opened = tokio::task::spawn_blocking(move || MultiTsdb::open(opts)).await;
-    let tsdb = match opened {
+    let tsdb = match tokio::task::spawn_blocking(move || MultiTsdb::open(opts)).await {
         Ok(Ok(t)) => Arc::new(t),
-        Ok(Err(e)) => return Err(stop(&stop_tx, probes_task, ServiceError::Open(e)).await),
-        Err(e) => {
-            let err = ServiceError::Serve(format!("opening the TSDBs: {e}"));
-            return Err(stop(&stop_tx, probes_task, err).await);
-        }
+        Ok(Err(e)) => return Err(Error::OpenTsdb(Box::new(e))),
+        Err(e) => return Err(Error::serve("opening the TSDBs", e)),
     };
-    let dist = match Distributor::new(Arc::clone(&tsdb), cfg.distributor.clone()) {
-        Ok(d) => d,
-        Err(e) => return Err(stop(&stop_tx, probes_task, e.into()).await),
-    };
-    let receive = match ReceiveHttp::new(Arc::clone(&dist), health.clone(), cfg.http.clone()) {
-        Ok(r) => r,
-        Err(e) => return Err(stop(&stop_tx, probes_task, e.into()).await),
-    };
+    let dist = Distributor::new(Arc::clone(&tsdb), cfg.distributor.clone())?;
+    let receive = ReceiveHttp::new(Arc::clone(&dist), health.clone(), cfg.http.clone())?;
     health.register(|r| {
         receive.register_metrics(r);
         dist.register_metrics(r);
     });
-    let watch_task = tokio::spawn(Arc::clone(&dist).watch(cfg.hashrings_refresh));
-
-    let running = Running {
-        remote_write_addr,
-        grpc_addr,
-        http_addr,
-        tsdb: Arc::clone(&tsdb),
-        health: health.clone(),
-    };
-    on_started(&running);
-    drop(running);
+    runner.spawn(Arc::clone(&dist).watch(cfg.hashrings_refresh));
     tracing::info!(%remote_write_addr, %grpc_addr, %http_addr, "receive listening");
 
     let writer = WriteService::new(
@@ -188,22 +137,17 @@ pub async fn run(
         cfg.http.default_tenant.clone(),
         cfg.http.decode.name_validation,
     );
-    let grpc_task = tokio::spawn(strata_storeapi::server::serve_with_routes(
-        grpc_listener,
-        tsdb.store(),
-        tonic::service::Routes::new(writer.into_server()),
-        stopped(),
-    ));
-    drop(dist);
-
-    let rw_router = receive.router();
-    drop(receive);
-    let rw_stopped = stopped();
-    let rw_task = tokio::spawn(async move {
-        axum::serve(rw_listener, rw_router)
-            .with_graceful_shutdown(rw_stopped)
-            .await
-    });
+    let routes = StoreServer::new(tsdb.store())
+        .routes()
+        .add_service(writer.into_server());
+    runner.serve_grpc("receive StoreAPI and replication", grpc, routes);
+    runner.serve_http_as(
+        "remote write",
+        rw,
+        receive.router(),
+        &health,
+        Handler::Named("receive"),
+    );
     health.set_ready(true);
 
     // Cut complete blocks, upload them, expire old local ones; a failure is logged and
@@ -215,7 +159,7 @@ pub async fn run(
         cfg.retention_ms,
         cfg.cut_interval,
     );
-    let ship_task = tokio::spawn(async move {
+    runner.spawn(async move {
         loop {
             tokio::time::sleep(every).await;
             let now = std::time::SystemTime::now()
@@ -241,42 +185,38 @@ pub async fn run(
         }
     });
 
-    shutdown.await;
-    tracing::info!("receive shutting down");
-    health.set_ready(false);
-    ship_task.abort();
-    watch_task.abort();
-    let _ = stop_tx.send(true);
-    let rw_res = rw_task.await;
-    let grpc_res = grpc_task.await;
-    let probes_res = probes_task.await;
     // The servers are done: no append is in flight.
-    let synced = tokio::task::spawn_blocking(move || tsdb.sync()).await;
-    if let Ok(Err(e)) = rw_res {
-        return Err(ServiceError::Serve(format!("remote write server: {e}")));
-    }
-    if let Ok(Err(e)) = grpc_res {
-        return Err(ServiceError::Serve(format!("gRPC server: {e}")));
-    }
-    if let Ok(Err(e)) = probes_res {
-        return Err(ServiceError::Serve(format!("HTTP server: {e}")));
-    }
-    match synced {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ServiceError::Open(e)),
-        Err(e) => Err(ServiceError::Serve(format!("syncing the WALs: {e}"))),
-    }
+    let sync_tsdb = Arc::clone(&tsdb);
+    runner.on_stop("syncing the WALs", async move {
+        match tokio::task::spawn_blocking(move || sync_tsdb.sync()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(strata_runtime::Error::component(Error::OpenTsdb(Box::new(e)))),
+            Err(e) => Err(strata_runtime::Error::Task(e.to_string())),
+        }
+    });
+    Ok(Running {
+        remote_write_addr,
+        grpc_addr,
+        http_addr,
+        tsdb,
+        health,
+    })
 }
 
-/// Stops the probe server after a start-up failure and hands back the error.
-async fn stop<T>(
-    stop_tx: &tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<T>,
-    err: ServiceError,
-) -> ServiceError {
-    let _ = stop_tx.send(true);
-    let _ = task.await;
-    err
+/// Runs the receiver until `shutdown` resolves (see the module docs).
+pub async fn run(
+    cfg: ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_started: impl FnOnce(&Running),
+) -> Result<(), Error> {
+    let mut runner = Runner::new();
+    let running = match start(&mut runner, cfg).await {
+        Ok(r) => r,
+        Err(e) => return Err(runner.abort(e).await),
+    };
+    on_started(&running);
+    drop(running);
+    runner.run(shutdown).await.map_err(runtime)
 }
 
 #[cfg(test)]
@@ -370,7 +310,7 @@ mod tests {
         cfg.remote_write_address = taken.local_addr().unwrap().to_string();
         let res = run(cfg, std::future::pending(), |_| panic!("not started")).await;
         assert!(
-            matches!(&res, Err(ServiceError::Serve(m)) if m.contains("cannot listen")),
+            matches!(&res, Err(e @ Error::Serve { .. }) if e.to_string().contains("cannot listen")),
             "{res:?}"
         );
     }

@@ -1,5 +1,5 @@
 //! Block cutting, upload and local retention of the receive tenants (Thanos receive: the
-//! TSDB head compaction of `pkg/receive/multitsdb.go` plus `pkg/shipper`; thanos.md §7).
+//! TSDB head compaction of `pkg/receive/multitsdb.go` plus `pkg/shipper`).
 //!
 //! [`MultiTsdb::cut_and_upload`], for every tenant:
 //!
@@ -37,56 +37,13 @@ use strata_tsdb::labels::Labels;
 use strata_tsdb::meta::{BlockMeta, Downsample, META_FILENAME, RESOLUTION_RAW, ThanosMeta};
 use ulid::Ulid;
 
-use crate::head::HeadError;
+use crate::Error;
 use crate::tenants::{BLOCKS_DIR, MultiTsdb, Tenant, read, write};
 
 /// The shipper state file in a tenant directory.
 pub const SHIPPER_FILE: &str = "thanos.shipper.json";
 /// `thanos.source` of the blocks receive writes.
 pub const SOURCE: &str = "receive";
-
-/// Errors of cutting, uploading and deleting blocks.
-#[derive(Debug, thiserror::Error)]
-pub enum ShipperError {
-    /// Cutting the head failed.
-    #[error("tenant {tenant}: cutting the head: {source}")]
-    Cut {
-        /// The tenant.
-        tenant: String,
-        /// The cause.
-        #[source]
-        source: HeadError,
-    },
-    /// A local block could not be read or its meta.json written.
-    #[error("block {}: {source}", dir.display())]
-    Block {
-        /// The block directory.
-        dir: PathBuf,
-        /// The cause.
-        #[source]
-        source: strata_tsdb::Error,
-    },
-    /// Uploading a block failed.
-    #[error("uploading {}: {source}", dir.display())]
-    Upload {
-        /// The block directory.
-        dir: PathBuf,
-        /// The cause.
-        #[source]
-        source: strata_objstore::Error,
-    },
-    /// Local file I/O failed (also a corrupt shipper file).
-    #[error("{}: {reason}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The block duration is not positive.
-    #[error("block duration must be positive, got {0} ms")]
-    InvalidDuration(i64),
-}
 
 /// A block cut or uploaded by [`MultiTsdb::cut_and_upload`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,29 +83,26 @@ struct ShipperState {
     uploaded: BTreeSet<Ulid>,
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> ShipperError {
-    ShipperError::Io {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
-
-fn read_state(tenant_dir: &Path) -> Result<ShipperState, ShipperError> {
+fn read_state(tenant_dir: &Path) -> Result<ShipperState, Error> {
     let path = tenant_dir.join(SHIPPER_FILE);
     match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| io(&path, e)),
+        Ok(b) => serde_json::from_slice(&b).map_err(|source| Error::ShipperFile { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ShipperState {
             version: 1,
             uploaded: BTreeSet::new(),
         }),
-        Err(e) => Err(io(&path, e)),
+        Err(e) => Err(Error::io(&path, e)),
     }
 }
 
-fn write_state(tenant_dir: &Path, state: &ShipperState) -> Result<(), ShipperError> {
+fn write_state(tenant_dir: &Path, state: &ShipperState) -> Result<(), Error> {
     let path = tenant_dir.join(SHIPPER_FILE);
-    let json = serde_json::to_vec_pretty(state).map_err(|e| io(&path, e))?;
-    strata_tsdb::meta::write_atomic(&path, &json).map_err(|e| io(&path, e))
+    let json = match serde_json::to_vec_pretty(state) {
+        Ok(j) => j,
+        Err(source) => return Err(Error::ShipperFile { path, source }),
+    };
+    strata_tsdb::meta::write_atomic(&path, &json)
+        .map_err(|source| Error::WriteShipperFile { path, source })
 }
 
 /// The Thanos section of a tenant's blocks.
@@ -168,8 +122,8 @@ pub fn thanos_meta(ext: &Labels) -> ThanosMeta {
 }
 
 /// Open the block in `dir`, giving its meta.json the Thanos section if it lacks one.
-fn open_block(dir: &Path, ext: &Labels) -> Result<ServedBlock, ShipperError> {
-    let err = |source| ShipperError::Block {
+fn open_block(dir: &Path, ext: &Labels) -> Result<ServedBlock, Error> {
+    let err = |source| Error::Block {
         dir: dir.to_path_buf(),
         source,
     };
@@ -189,18 +143,15 @@ fn open_block(dir: &Path, ext: &Labels) -> Result<ServedBlock, ShipperError> {
 
 /// Every block directory (named by a ULID, with meta.json) under `blocks_dir`, opened and
 /// sorted by min time. A missing directory is no blocks.
-pub(crate) fn load_blocks(
-    blocks_dir: &Path,
-    ext: &Labels,
-) -> Result<Vec<Arc<ServedBlock>>, ShipperError> {
+pub(crate) fn load_blocks(blocks_dir: &Path, ext: &Labels) -> Result<Vec<Arc<ServedBlock>>, Error> {
     let entries = match std::fs::read_dir(blocks_dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(blocks_dir, e)),
+        Err(e) => return Err(Error::io(blocks_dir, e)),
     };
     let mut out = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| io(blocks_dir, e))?.path();
+        let path = entry.map_err(|e| Error::io(blocks_dir, e))?.path();
         let is_block = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -223,7 +174,7 @@ fn cut_tenant(
     now_ms: i64,
     d: i64,
     limit: usize,
-) -> Result<Vec<Arc<ServedBlock>>, ShipperError> {
+) -> Result<Vec<Arc<ServedBlock>>, Error> {
     let blocks_dir = t.dir.join(BLOCKS_DIR);
     let mut cut = Vec::new();
     loop {
@@ -238,13 +189,13 @@ fn cut_tenant(
         if end > cutoff {
             break;
         }
-        std::fs::create_dir_all(&blocks_dir).map_err(|e| io(&blocks_dir, e))?;
+        std::fs::create_dir_all(&blocks_dir).map_err(|e| Error::io(&blocks_dir, e))?;
         let dir = t
             .head
             .cut_block(&blocks_dir, start, end)
-            .map_err(|source| ShipperError::Cut {
+            .map_err(|source| Error::CutHead {
                 tenant: t.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let Some(dir) = dir else { break };
         let block = Arc::new(open_block(&dir, &t.ext)?);
@@ -281,9 +232,9 @@ impl MultiTsdb {
         bucket: Option<&dyn ObjectStore>,
         now_ms: i64,
         block_duration_ms: i64,
-    ) -> Result<Vec<ShippedBlock>, ShipperError> {
+    ) -> Result<Vec<ShippedBlock>, Error> {
         if block_duration_ms <= 0 {
-            return Err(ShipperError::InvalidDuration(block_duration_ms));
+            return Err(Error::InvalidBlockDuration(block_duration_ms));
         }
         if bucket.is_some() {
             self.shipping.store(true, Ordering::Relaxed);
@@ -297,7 +248,7 @@ impl MultiTsdb {
                 cut_tenant(&t2, now_ms, block_duration_ms, limit)
             })
             .await
-            .unwrap_or_else(|e| Err(io(&t.dir, format!("cut task failed: {e}"))));
+            .unwrap_or_else(|e| Err(Error::TaskFailed(e)));
             let cut_ids: BTreeSet<Ulid> = match cut {
                 Ok(c) => c.iter().map(|b| b.meta.ulid).collect(),
                 Err(e) => {
@@ -333,11 +284,7 @@ impl MultiTsdb {
     /// Delete local blocks whose max time is at least `retention_ms` before `now_ms` (once
     /// blocks are shipped, only uploaded ones); they stop being served first. Returns the
     /// deleted blocks' ULIDs.
-    pub fn delete_expired(
-        &self,
-        retention_ms: i64,
-        now_ms: i64,
-    ) -> Result<Vec<Ulid>, ShipperError> {
+    pub fn delete_expired(&self, retention_ms: i64, now_ms: i64) -> Result<Vec<Ulid>, Error> {
         let shipping = self.shipping.load(Ordering::Relaxed);
         let cutoff = now_ms.saturating_sub(retention_ms);
         let mut deleted = Vec::new();
@@ -365,7 +312,7 @@ fn delete_tenant(
     cutoff: i64,
     shipping: bool,
     deleted: &mut Vec<Ulid>,
-) -> Result<(), ShipperError> {
+) -> Result<(), Error> {
     let mut state = read_state(&t.dir)?;
     let gone: Vec<Arc<ServedBlock>> = {
         let mut served = write(&t.blocks);
@@ -379,7 +326,7 @@ fn delete_tenant(
         return Ok(());
     }
     for b in &gone {
-        std::fs::remove_dir_all(&b.dir).map_err(|e| io(&b.dir, e))?;
+        std::fs::remove_dir_all(&b.dir).map_err(|e| Error::io(&b.dir, e))?;
         state.uploaded.remove(&b.meta.ulid);
         deleted.push(b.meta.ulid);
         tracing::info!(tenant = t.name, block = %b.meta.ulid, "deleted expired local block");
@@ -392,7 +339,7 @@ fn delete_tenant(
 async fn upload_tenant(
     t: &Tenant,
     bucket: &dyn ObjectStore,
-) -> Result<BTreeSet<Ulid>, (BTreeSet<Ulid>, ShipperError)> {
+) -> Result<BTreeSet<Ulid>, (BTreeSet<Ulid>, Error)> {
     let mut done = BTreeSet::new();
     let mut state = read_state(&t.dir).map_err(|e| (BTreeSet::new(), e))?;
     state.version = 1;
@@ -403,7 +350,7 @@ async fn upload_tenant(
         .collect();
     for b in pending {
         if let Err(source) = strata_objstore::block::upload_block(bucket, &b.dir).await {
-            let e = ShipperError::Upload {
+            let e = Error::Upload {
                 dir: b.dir.clone(),
                 source,
             };

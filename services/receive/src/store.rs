@@ -1,4 +1,4 @@
-//! The StoreAPI of receive (thanos.md §1 server contract, §7): one [`Store`] over every
+//! The StoreAPI of receive: one [`Store`] over every
 //! tenant's head and local blocks, as Thanos receive's `MultiTSDBStore` serves all tenants and
 //! tells them apart by the tenant external label (the request's tenant is not a filter).
 //!
@@ -23,13 +23,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use strata_storeapi::convert::{
-    chunk_hash, labels_to_pb, match_external_labels, matchers_from_pb, series_frame,
-    with_external_labels,
+    chunk_hash, labels_to_pb, match_external_labels, matchers_from_pb, with_external_labels,
 };
 use strata_storeapi::pb::thanos::info::{InfoResponse, StoreInfo};
 use strata_storeapi::pb::thanos::{
     AggrChunk, Chunk, LabelMatcher, LabelNamesRequest, LabelNamesResponse, LabelValuesRequest,
-    LabelValuesResponse, Series, SeriesRequest, ZLabelSet, chunk,
+    LabelValuesResponse, SeriesRequest, ZLabelSet, chunk,
+};
+use strata_storeapi::serve::{
+    SeriesSet, label_names_response, label_values_response, label_values_wanted,
 };
 use strata_storeapi::{RequestContext, SeriesStream, Store, StoreError};
 use strata_tsdb::chunkenc::Encoding;
@@ -75,15 +77,6 @@ fn xor_chunk(min_time: i64, max_time: i64, data: bytes::Bytes) -> AggrChunk {
     }
 }
 
-/// A request `limit`: 0 or negative means unlimited.
-fn limit_of(limit: i64) -> usize {
-    if limit > 0 {
-        usize::try_from(limit).unwrap_or(usize::MAX)
-    } else {
-        usize::MAX
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(e.to_string())
 }
@@ -114,7 +107,11 @@ async fn tenant_series(
         for s in t.head.series(matchers, mint, maxt) {
             let chunks = out.entry(s.labels).or_default();
             if !skip_chunks {
-                chunks.extend(s.chunks.into_iter().map(|(a, b, d)| xor_chunk(a, b, d)));
+                chunks.extend(
+                    s.chunks
+                        .into_iter()
+                        .map(|c| xor_chunk(c.min_time, c.max_time, c.data)),
+                );
             }
         }
         TenantView {
@@ -275,35 +272,15 @@ impl Store for ReceiveStore {
                 "no matchers specified (excluding external labels)".to_string(),
             ));
         }
-        let mut out: BTreeMap<Labels, Vec<AggrChunk>> = BTreeMap::new();
+        let mut out = SeriesSet::new();
         for (t, rest) in tenants {
             let (ext, series) =
                 tenant_series(&t, &rest, req.min_time, req.max_time, req.skip_chunks).await?;
             for (l, chunks) in series {
-                let mut full = with_external_labels(&l, &ext);
-                for r in &req.without_replica_labels {
-                    full.remove(r);
-                }
-                out.entry(full).or_default().extend(chunks);
+                out.add(&l, &ext, &req.without_replica_labels, chunks);
             }
         }
-        let frames: Vec<_> = out
-            .into_iter()
-            .take(limit_of(req.limit))
-            .map(|(l, mut chunks)| {
-                chunks.sort_by_key(|c| (c.min_time, c.max_time));
-                Ok(series_frame(Series {
-                    labels: labels_to_pb(&l),
-                    chunks,
-                }))
-            })
-            .collect();
-        tracing::debug!(
-            tenant = ctx.tenant_or_default(),
-            series = frames.len(),
-            "receive Series"
-        );
-        Ok(Box::pin(futures::stream::iter(frames)))
+        Ok(out.into_stream(req.limit, ctx, COMPONENT_TYPE))
     }
 
     async fn label_names(
@@ -314,17 +291,11 @@ impl Store for ReceiveStore {
         let series = self
             .matching_labels(&req.matchers, req.start, req.end)
             .await?;
-        let mut names: BTreeSet<String> = series
+        let names: BTreeSet<String> = series
             .iter()
             .flat_map(|l| l.iter().map(|l| l.name.clone()))
             .collect();
-        for r in &req.without_replica_labels {
-            names.remove(r);
-        }
-        Ok(LabelNamesResponse {
-            names: names.into_iter().take(limit_of(req.limit)).collect(),
-            ..Default::default()
-        })
+        Ok(label_names_response(names, &req))
     }
 
     async fn label_values(
@@ -332,12 +303,7 @@ impl Store for ReceiveStore {
         _ctx: &RequestContext,
         req: LabelValuesRequest,
     ) -> Result<LabelValuesResponse, StoreError> {
-        if req.label.is_empty() {
-            return Err(StoreError::InvalidArgument(
-                "label name parameter cannot be empty".to_string(),
-            ));
-        }
-        if req.without_replica_labels.contains(&req.label) {
+        if !label_values_wanted(&req)? {
             return Ok(LabelValuesResponse::default());
         }
         let series = self
@@ -347,9 +313,6 @@ impl Store for ReceiveStore {
             .iter()
             .filter_map(|l| l.get(&req.label).map(str::to_string))
             .collect();
-        Ok(LabelValuesResponse {
-            values: values.into_iter().take(limit_of(req.limit)).collect(),
-            ..Default::default()
-        })
+        Ok(label_values_response(values, req.limit))
     }
 }

@@ -1,4 +1,4 @@
-//! Multi-tenancy (Thanos receive's MultiTSDB, `pkg/receive/multitsdb.go`, thanos.md §7): one
+//! Multi-tenancy (Thanos receive's MultiTSDB, `pkg/receive/multitsdb.go`): one
 //! [`Head`] (with its WAL) per tenant, created on first write and reopened (WAL replayed) at
 //! start; the StoreAPI over all tenants ([`crate::store`]); block cutting, upload and local
 //! retention ([`crate::shipper`]).
@@ -18,21 +18,22 @@
 //! Writes: [`MultiTsdb::append`] is all-or-nothing per request and per tenant; tenants never
 //! see each other's series (separate heads). `max_series_per_tenant` counts the head's series
 //! (as Thanos' head-series limiter): a request that would create more is refused as a whole
-//! with [`TenantError::SeriesLimit`] before anything is logged.
+//! with [`Error::SeriesLimit`] before anything is logged.
 //!
 //! Tenant names become directory names: empty names, `.`, `..`, names with `/`, `\` or NUL,
-//! and names longer than 255 bytes are refused ([`TenantError::InvalidTenant`]).
+//! and names longer than 255 bytes are refused ([`Error::InvalidTenant`]).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use strata_tsdb::labels::Labels;
 
-use crate::head::{AppendError, AppendStats, Head, HeadError, HeadOptions};
+use crate::Error;
+use crate::head::{AppendStats, Head, HeadOptions};
 use crate::shipper::{self, ServedBlock};
 
 /// Directory of a tenant's WAL inside its tenant directory.
@@ -55,41 +56,8 @@ pub struct TenantOptions {
     pub max_series_per_tenant: usize,
 }
 
-/// Why a write (or opening the tenant set) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    /// The head refused the samples (out of order: HTTP 409; out of bounds: 409).
-    #[error(transparent)]
-    Append(#[from] AppendError),
-    /// The tenant would exceed `max_series_per_tenant` (HTTP 429).
-    #[error("tenant {tenant} would exceed the limit of {limit} active series")]
-    SeriesLimit {
-        /// The tenant.
-        tenant: String,
-        /// The limit.
-        limit: usize,
-    },
-    /// Storage failed (HTTP 500; nothing acknowledged).
-    #[error("{0}")]
-    Storage(String),
-    /// The tenant name cannot name a directory (HTTP 400).
-    #[error("invalid tenant name {tenant:?}: {reason}")]
-    InvalidTenant {
-        /// The refused name.
-        tenant: String,
-        /// Why.
-        reason: &'static str,
-    },
-}
-
-impl From<HeadError> for TenantError {
-    fn from(e: HeadError) -> Self {
-        TenantError::Storage(e.to_string())
-    }
-}
-
 /// Checks that `tenant` can be used as a directory name (see the module docs).
-pub fn validate_tenant(tenant: &str) -> Result<(), TenantError> {
+pub fn validate_tenant(tenant: &str) -> Result<(), Error> {
     let reason = if tenant.is_empty() {
         "empty"
     } else if tenant == "." || tenant == ".." {
@@ -101,7 +69,7 @@ pub fn validate_tenant(tenant: &str) -> Result<(), TenantError> {
     } else {
         return Ok(());
     };
-    Err(TenantError::InvalidTenant {
+    Err(Error::InvalidTenant {
         tenant: tenant.to_string(),
         reason,
     })
@@ -144,13 +112,16 @@ pub(crate) struct Tenant {
 }
 
 impl Tenant {
-    fn open(opts: &TenantOptions, name: &str) -> Result<Tenant, TenantError> {
+    fn open(opts: &TenantOptions, name: &str) -> Result<Tenant, Error> {
         let dir = opts.dir.join(name);
         let head = Head::open(dir.join(WAL_DIR), opts.head)?;
         let mut ext = opts.external_labels.clone();
         ext.set(&opts.tenant_label, name);
-        let blocks = shipper::load_blocks(&dir.join(BLOCKS_DIR), &ext)
-            .map_err(|e| TenantError::Storage(format!("tenant {name}: {e}")))?;
+        let blocks =
+            shipper::load_blocks(&dir.join(BLOCKS_DIR), &ext).map_err(|e| Error::Tenant {
+                tenant: name.to_string(),
+                source: Box::new(e),
+            })?;
         // A crash between writing a block and logging the head truncation leaves its samples
         // in the WAL too: drop them again.
         if let Some(end) = blocks.iter().map(|b| b.meta.max_time).max()
@@ -189,10 +160,10 @@ impl Tenant {
         &self,
         batch: &[(Labels, Vec<(i64, f64)>)],
         limit: usize,
-    ) -> Result<AppendStats, TenantError> {
+    ) -> Result<AppendStats, Error> {
         let mut set = lock(&self.series);
         if limit == 0 {
-            return Ok(self.head.append(batch)?);
+            return self.head.append(batch);
         }
         let hashes = set.hashes.get_or_insert_with(HashSet::new);
         let batch_hashes: HashSet<u64> = batch
@@ -202,7 +173,7 @@ impl Tenant {
             .collect();
         let new = batch_hashes.iter().filter(|h| !hashes.contains(h)).count();
         if new > 0 && hashes.len() + new > limit {
-            return Err(TenantError::SeriesLimit {
+            return Err(Error::SeriesLimit {
                 tenant: self.name.clone(),
                 limit,
             });
@@ -226,13 +197,13 @@ pub struct MultiTsdb {
 impl MultiTsdb {
     /// Opens every tenant directory under `opts.dir` (replaying its WAL, loading its blocks);
     /// creates `opts.dir` if missing.
-    pub fn open(opts: TenantOptions) -> Result<Self, TenantError> {
-        std::fs::create_dir_all(&opts.dir).map_err(|e| io_error(&opts.dir, &e))?;
+    pub fn open(opts: TenantOptions) -> Result<Self, Error> {
+        std::fs::create_dir_all(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
         let mut tenants = HashMap::new();
         let mut shipping = false;
-        let entries = std::fs::read_dir(&opts.dir).map_err(|e| io_error(&opts.dir, &e))?;
+        let entries = std::fs::read_dir(&opts.dir).map_err(|e| Error::io(&opts.dir, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| io_error(&opts.dir, &e))?;
+            let entry = entry.map_err(|e| Error::io(&opts.dir, e))?;
             if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
@@ -267,7 +238,7 @@ impl MultiTsdb {
         &self,
         tenant: &str,
         batch: &[(Labels, Vec<(i64, f64)>)],
-    ) -> Result<AppendStats, TenantError> {
+    ) -> Result<AppendStats, Error> {
         validate_tenant(tenant)?;
         if batch.iter().all(|(_, s)| s.is_empty()) {
             return Ok(AppendStats::default());
@@ -276,7 +247,7 @@ impl MultiTsdb {
         t.append(batch, self.opts.max_series_per_tenant)
     }
 
-    fn tenant_or_create(&self, name: &str) -> Result<Arc<Tenant>, TenantError> {
+    fn tenant_or_create(&self, name: &str) -> Result<Arc<Tenant>, Error> {
         if let Some(t) = read(&self.tenants).get(name) {
             return Ok(Arc::clone(t));
         }
@@ -320,18 +291,17 @@ impl MultiTsdb {
     }
 
     /// `fsync` every tenant's WAL (at shutdown). Tries all tenants; reports the first error.
-    pub fn sync(&self) -> Result<(), TenantError> {
+    pub fn sync(&self) -> Result<(), Error> {
         let mut first = None;
         for t in self.tenant_list() {
             if let Err(e) = t.head.sync() {
                 tracing::error!(tenant = t.name, error = %e, "WAL sync failed");
-                first.get_or_insert(TenantError::Storage(format!("tenant {}: {e}", t.name)));
+                first.get_or_insert(Error::Tenant {
+                    tenant: t.name.clone(),
+                    source: Box::new(e),
+                });
             }
         }
         first.map_or(Ok(()), Err)
     }
-}
-
-pub(crate) fn io_error(path: &Path, e: &std::io::Error) -> TenantError {
-    TenantError::Storage(format!("{}: {e}", path.display()))
 }

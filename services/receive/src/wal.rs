@@ -1,8 +1,8 @@
 //! The write-ahead log of a receive head: an append-only log in a directory of numbered segment
 //! files, replayed at startup, checkpointed after the head cut a block.
 //!
-//! This is strata's own format, not Prometheus' (prometheus-formats.md §6 says a receiver may
-//! write its own WAL; only blocks must be compatible). It borrows Prometheus' layout ideas:
+//! This is strata's own format, not Prometheus' (`tsdb/docs/format/wal.md`): the WAL never leaves
+//! the receiver, only its blocks must be compatible. It borrows Prometheus' layout ideas:
 //!
 //! * Segment files named by 8 zero-padded digits (`00000000`, `00000001`, …), at most
 //!   [`DEFAULT_SEGMENT_SIZE`] (128 MiB) each; a batch larger than that gets a segment of its own.
@@ -39,6 +39,8 @@ use std::time::{Duration, Instant};
 use strata_tsdb::encoding::{Decbuf, Encbuf};
 use strata_tsdb::{Label, Labels};
 
+use crate::Error;
+
 /// Default maximum segment size: 128 MiB, as Prometheus.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 /// Largest frame payload written or accepted on replay (protects replay from garbage lengths).
@@ -55,29 +57,8 @@ const REC_MIN_TIME: u8 = 3;
 /// A head series ID, as written in the WAL.
 pub type SeriesRef = u64;
 
-/// Errors of the write-ahead log.
-#[derive(Debug, thiserror::Error)]
-pub enum WalError {
-    /// A file operation failed.
-    #[error("WAL I/O on {path}: {source}", path = path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// One append batch encodes to more than [`MAX_FRAME_BYTES`].
-    #[error("WAL batch of {0} bytes exceeds the maximum frame size")]
-    BatchTooLarge(usize),
-    /// A frame payload could not be decoded (only seen by [`decode_payload`] callers; replay
-    /// treats it as a corrupt tail).
-    #[error("corrupt WAL record: {0}")]
-    Corrupt(String),
-}
-
-fn io_err(path: &Path, source: std::io::Error) -> WalError {
-    WalError::Io {
+fn io_err(path: &Path, source: std::io::Error) -> Error {
+    Error::WalIo {
         path: path.to_path_buf(),
         source,
     }
@@ -198,7 +179,7 @@ fn parse_num(s: &str) -> Option<u64> {
 }
 
 /// The files of a WAL directory: sorted segment numbers and checkpoint numbers.
-fn list_dir(dir: &Path) -> Result<(Vec<u64>, Vec<u64>), WalError> {
+fn list_dir(dir: &Path) -> Result<(Vec<u64>, Vec<u64>), Error> {
     let mut segs = Vec::new();
     let mut cps = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
@@ -220,13 +201,13 @@ fn list_dir(dir: &Path) -> Result<(Vec<u64>, Vec<u64>), WalError> {
     Ok((segs, cps))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), WalError> {
+fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io_err(dir, e))
 }
 
-fn remove(path: &Path) -> Result<(), WalError> {
+fn remove(path: &Path) -> Result<(), Error> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(path, e)),
         _ => Ok(()),
@@ -236,7 +217,7 @@ fn remove(path: &Path) -> Result<(), WalError> {
 impl Wal {
     /// Open (or create) the WAL in `dir` with default options and return every valid record
     /// in order. Loads the whole log into memory: [`Wal::open_with`] streams instead.
-    pub fn open(dir: impl AsRef<Path>, sync: SyncPolicy) -> Result<(Wal, Vec<Record>), WalError> {
+    pub fn open(dir: impl AsRef<Path>, sync: SyncPolicy) -> Result<(Wal, Vec<Record>), Error> {
         let mut out = Vec::new();
         let opts = WalOptions {
             sync,
@@ -252,7 +233,7 @@ impl Wal {
         dir: impl AsRef<Path>,
         opts: WalOptions,
         mut on_record: impl FnMut(Record),
-    ) -> Result<(Wal, ReplayStats), WalError> {
+    ) -> Result<(Wal, ReplayStats), Error> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let (segs, cps) = list_dir(&dir)?;
@@ -317,7 +298,7 @@ impl Wal {
     /// the OS, and with [`SyncPolicy::Always`] once they are on disk. On error nothing of the
     /// batch counts as written (the partial frame is removed or, failing that, abandoned
     /// together with its segment).
-    pub fn append(&mut self, records: &[Record]) -> Result<(), WalError> {
+    pub fn append(&mut self, records: &[Record]) -> Result<(), Error> {
         if records.is_empty() {
             return Ok(());
         }
@@ -352,7 +333,7 @@ impl Wal {
     }
 
     /// `sync_data` the current segment if anything was written since the last sync.
-    pub fn sync(&mut self) -> Result<(), WalError> {
+    pub fn sync(&mut self) -> Result<(), Error> {
         if self.dirty {
             let path = segment_path(&self.dir, self.segment);
             self.file.sync_data().map_err(|e| io_err(&path, e))?;
@@ -376,7 +357,7 @@ impl Wal {
 
     /// Close the current segment (synced) and start the next one; returns the new segment's
     /// number. Every segment before it is then immutable and may be checkpointed.
-    pub fn cut_segment(&mut self) -> Result<u64, WalError> {
+    pub fn cut_segment(&mut self) -> Result<u64, Error> {
         let old = segment_path(&self.dir, self.segment);
         if !self.broken {
             self.file.sync_data().map_err(|e| io_err(&old, e))?;
@@ -422,7 +403,7 @@ pub fn checkpoint(
     before: u64,
     keep_series: impl Fn(SeriesRef) -> bool,
     min_time: i64,
-) -> Result<CheckpointStats, WalError> {
+) -> Result<CheckpointStats, Error> {
     let (segs, cps) = list_dir(dir)?;
     let prev_cp = cps.last().copied();
     let old_segs: Vec<u64> = segs.into_iter().filter(|&s| s < before).collect();
@@ -493,7 +474,7 @@ pub fn checkpoint(
     Ok(stats)
 }
 
-fn encode_frame(buf: &mut Encbuf, records: &[Record]) -> Result<(), WalError> {
+fn encode_frame(buf: &mut Encbuf, records: &[Record]) -> Result<(), Error> {
     let start = buf.len();
     buf.put_bytes(&[0; FRAME_HEADER]);
     for r in records {
@@ -503,7 +484,7 @@ fn encode_frame(buf: &mut Encbuf, records: &[Record]) -> Result<(), WalError> {
     let len32 = u32::try_from(len)
         .ok()
         .filter(|_| len <= MAX_FRAME_BYTES)
-        .ok_or(WalError::BatchTooLarge(len))?;
+        .ok_or(Error::WalBatchTooLarge(len))?;
     let crc = crc32c::crc32c_append(
         crc32c::crc32c(&len32.to_le_bytes()),
         &buf.buf[start + FRAME_HEADER..],
@@ -549,12 +530,12 @@ fn encode_record(buf: &mut Encbuf, r: &Record) {
     buf.put_bytes(&body.buf);
 }
 
-fn corrupt(e: strata_tsdb::Error) -> WalError {
-    WalError::Corrupt(e.to_string())
+fn corrupt(e: strata_tsdb::Error) -> Error {
+    Error::WalDecode(e)
 }
 
 /// Decode one frame payload into its records; unknown record types are skipped.
-pub fn decode_payload(payload: &[u8]) -> Result<Vec<Record>, WalError> {
+pub fn decode_payload(payload: &[u8]) -> Result<Vec<Record>, Error> {
     let mut d = Decbuf::new(payload, "WAL record");
     let mut out = Vec::new();
     while d.remaining() > 0 {
@@ -575,7 +556,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Vec<Record>, WalError> {
                         ls.push(Label::new(name, value));
                     }
                     if !Labels::is_sorted_unique(&ls) {
-                        return Err(WalError::Corrupt(format!(
+                        return Err(Error::WalCorrupt(format!(
                             "labels of series {series_ref} are not sorted"
                         )));
                     }
@@ -608,7 +589,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Vec<Record>, WalError> {
             _ => continue,
         }
         if b.remaining() != 0 {
-            return Err(WalError::Corrupt(format!(
+            return Err(Error::WalCorrupt(format!(
                 "{} trailing bytes in a record of type {typ}",
                 b.remaining()
             )));
@@ -622,7 +603,7 @@ fn replay_file(
     path: &Path,
     stats: &mut ReplayStats,
     on_record: &mut dyn FnMut(Record),
-) -> Result<(), WalError> {
+) -> Result<(), Error> {
     let data = std::fs::read(path).map_err(|e| io_err(path, e))?;
     stats.files += 1;
     let mut off = 0usize;

@@ -20,8 +20,8 @@ use strata_receive::tenants::{MultiTsdb, TenantOptions};
 use strata_storeapi::RequestContext;
 use strata_storeapi::convert::pb_matcher;
 use strata_storeapi::pb::thanos::{SeriesRequest, label_matcher, series_response};
+use strata_testkit::http;
 use strata_tsdb::labels::Labels;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TENANT: &str = "default-tenant";
 
@@ -144,17 +144,11 @@ fn series(name: &str, n: usize, t: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
 }
 
 async fn post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /api/v1/receive HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (code, out)
+    let r = http::Client::new()
+        .send("POST", addr, "/api/v1/receive", &[], body.to_vec())
+        .await
+        .unwrap();
+    (r.status, r.text())
 }
 
 fn ring_file(dir: &Path, endpoints: &[&str]) -> std::path::PathBuf {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use strata_receive::head::{AppendError, Head, HeadError, HeadOptions, SyncPolicy};
+use strata_receive::Error;
+use strata_receive::head::{Head, HeadOptions, SyncPolicy};
 use strata_tsdb::block::LocalBlock;
 use strata_tsdb::chunkenc::decode_xor;
 use strata_tsdb::labels::Labels;
@@ -38,10 +39,10 @@ fn read_all(head: &Head) -> Model {
     assert!(all.windows(2).all(|w| w[0].labels < w[1].labels), "sorted");
     for s in all {
         let mut v = Vec::new();
-        for (mint, maxt, data) in &s.chunks {
-            let samples = decode_xor(data).unwrap();
-            assert_eq!(samples.first().unwrap().0, *mint);
-            assert_eq!(samples.last().unwrap().0, *maxt);
+        for c in &s.chunks {
+            let samples = decode_xor(&c.data).unwrap();
+            assert_eq!(samples.first().unwrap().0, c.min_time);
+            assert_eq!(samples.last().unwrap().0, c.max_time);
             v.extend(samples.into_iter().map(|(t, v)| (t, v.to_bits())));
         }
         assert!(v.windows(2).all(|w| w[0].0 < w[1].0), "time order");
@@ -88,14 +89,14 @@ fn append_and_read_back() {
     let sizes: Vec<usize> = s[0]
         .chunks
         .iter()
-        .map(|c| decode_xor(&c.2).unwrap().len())
+        .map(|c| decode_xor(&c.data).unwrap().len())
         .collect();
     assert_eq!(sizes, vec![120, 120, 60]);
     // A time range selects only overlapping chunks; matchers filter series.
     let s = head.series(&[], 120 * 15_000, 130 * 15_000);
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].chunks.len(), 1);
-    assert_eq!(s[0].chunks[0].0, 120 * 15_000);
+    assert_eq!(s[0].chunks[0].min_time, 120 * 15_000);
     let re = Matcher::new(MatchType::Regex, "i", "1|3").unwrap();
     assert_eq!(
         head.series(&[re], i64::MIN, i64::MAX)[0].labels,
@@ -142,7 +143,7 @@ fn out_of_order_rejects_the_whole_batch() {
     ];
     for (batch, bad_t) in cases {
         match head.append(&batch) {
-            Err(AppendError::OutOfOrder { t, .. }) => assert_eq!(t, bad_t),
+            Err(Error::OutOfOrder { t, .. }) => assert_eq!(t, bad_t),
             other => panic!("expected OutOfOrder, got {other:?}"),
         }
         assert_eq!(read_all(&head), before, "nothing of the batch applied");
@@ -324,7 +325,7 @@ async fn cut_block_writes_the_range_and_truncates() {
     }
     assert!(matches!(
         head.cut_block(blocks.path(), H, 2 * H),
-        Err(HeadError::InvalidRange { min_time: 0, .. })
+        Err(Error::InvalidCutRange { min_time: 0, .. })
     ));
     assert!(head.cut_block(blocks.path(), -2 * H, 0).unwrap().is_none());
     assert_eq!(read_all(&head), model, "nothing cut, nothing dropped");
@@ -367,7 +368,7 @@ async fn cut_block_writes_the_range_and_truncates() {
     assert_eq!(head.min_time(), Some(2 * H));
     assert!(matches!(
         head.append(&[(lbl("c", 9), vec![(2 * H - 1, 1.0)])]),
-        Err(AppendError::OutOfBounds { .. })
+        Err(Error::OutOfBounds { .. })
     ));
     assert!(
         segments(dir.path()).len() <= 1,

@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns build fixtures
 
 use proptest::prelude::*;
+use strata_receive::Error;
 use strata_receive::remote_write::{
-    DecodeOptions, DecodedWrite, NameValidation, WriteError, compress, decode, decode_with, encode,
+    DecodeOptions, DecodedWrite, NameValidation, compress, decode, decode_with, encode,
     encode_request,
 };
 use strata_storeapi::pb::prometheus::{
@@ -193,7 +194,7 @@ fn bad_input_table() {
             Ok(w) => panic!("{name}: accepted: {w:?}"),
             Err(e) => e,
         };
-        assert_eq!(err.status(), status, "{name}: {err}");
+        assert_eq!(err.status().as_u16(), status, "{name}: {err}");
         let msg = err.to_string();
         for n in needles {
             assert!(msg.contains(n), "{name}: message {msg:?} lacks {n:?}");
@@ -208,12 +209,12 @@ fn huge_claim_is_rejected_before_allocating() {
     // length check (413), not attempted.
     let err = decode(&snappy_claiming(u32::MAX as u64), 100 << 20).unwrap_err();
     assert!(
-        matches!(err, WriteError::DecompressedTooLarge { len, limit } if len == u32::MAX as usize && limit == 100 << 20)
+        matches!(err, Error::DecompressedTooLarge { len, limit } if len == u32::MAX as usize && limit == 100 << 20)
     );
-    assert_eq!(err.status(), 413);
+    assert_eq!(err.status().as_u16(), 413);
     // Exactly at the limit is allowed by the length check (here it then fails as corrupt).
     let err = decode(&snappy_claiming(64), 64).unwrap_err();
-    assert_eq!(err.status(), 400, "{err}");
+    assert_eq!(err.status().as_u16(), 400, "{err}");
 }
 
 #[test]
@@ -227,7 +228,7 @@ fn legacy_validation_rejects_non_legacy_names() {
         name_validation: NameValidation::Legacy,
     };
     let err = decode_with(&b, &legacy).unwrap_err();
-    assert_eq!(err.status(), 400);
+    assert_eq!(err.status().as_u16(), 400);
     assert!(
         err.to_string().contains("invalid label name \"foo-bar\""),
         "{err}"
@@ -386,10 +387,10 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         if let Err(e) = decode(&bytes, 1 << 16) {
-            prop_assert!(matches!(e.status(), 400 | 409 | 413), "{}", e);
+            prop_assert!(matches!(e.status().as_u16(), 400 | 409 | 413), "{}", e);
         }
         if let Err(e) = decode(&compress(&bytes).unwrap(), 1 << 16) {
-            prop_assert!(matches!(e.status(), 400 | 409), "{}", e);
+            prop_assert!(matches!(e.status().as_u16(), 400 | 409), "{}", e);
         }
     }
 }

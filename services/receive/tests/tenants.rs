@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
+use strata_receive::Error;
 use strata_receive::head::HeadOptions;
 use strata_receive::shipper::SOURCE;
-use strata_receive::tenants::{MultiTsdb, TenantError, TenantOptions};
+use strata_receive::tenants::{MultiTsdb, TenantOptions};
 use strata_storeapi::acceptance::{Feature, StoreFactory, run_acceptance};
 use strata_storeapi::convert::{labels_from_pb, pb_matcher};
 use strata_storeapi::pb::thanos::{
@@ -160,7 +161,7 @@ async fn tenants_are_isolated_and_told_apart_by_the_tenant_label() {
     for bad in ["", ".", "..", "a/b"] {
         assert!(matches!(
             db.append(bad, &[(up.clone(), vec![(T0, 1.0)])]),
-            Err(TenantError::InvalidTenant { .. })
+            Err(Error::InvalidTenant { .. })
         ));
     }
 }
@@ -180,7 +181,7 @@ async fn series_limit_refuses_the_whole_batch() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, TenantError::SeriesLimit { tenant, limit: 2 } if tenant == "a"),
+        matches!(&err, Error::SeriesLimit { tenant, limit: 2 } if tenant == "a"),
         "{err:?}"
     );
     assert_eq!(db.num_series("a"), 2);
@@ -200,7 +201,7 @@ async fn series_limit_refuses_the_whole_batch() {
     let db = MultiTsdb::open(opts(tmp.path(), 2)).unwrap();
     assert!(matches!(
         db.append("a", &[(s("9"), vec![(T0 + 5, 9.0)])]),
-        Err(TenantError::SeriesLimit { .. })
+        Err(Error::SeriesLimit { .. })
     ));
 }
 
@@ -367,7 +368,7 @@ async fn cut_upload_serve_and_expire() {
     let head_min = T0 + 2 * D;
     assert!(matches!(
         db.append("a", &[(m("3"), vec![(head_min - 1, 1.0)])]),
-        Err(TenantError::Append(_))
+        Err(Error::OutOfBounds { .. } | Error::OutOfOrder { .. })
     ));
 
     // In the bucket, with the Thanos section.
@@ -531,7 +532,7 @@ mod model {
                 after.extend(ids.iter().copied());
                 let res = db.append(tenant, &batch);
                 if after.len() > limit && after.len() > known.len() {
-                    prop_assert!(matches!(res, Err(TenantError::SeriesLimit { .. })), "{res:?}");
+                    prop_assert!(matches!(res, Err(Error::SeriesLimit { .. })), "{res:?}");
                 } else {
                     prop_assert!(res.is_ok(), "{res:?}");
                     *known = after;

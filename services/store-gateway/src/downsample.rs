@@ -1,7 +1,8 @@
-//! Downsampled blocks (thanos.md §3): which blocks serve a time range given
-//! `max_resolution_window` (the coarsest resolution not above it, gaps filled from finer
-//! resolutions), and turning a stored chunk into a StoreAPI `AggrChunk` (raw XOR chunks in `raw`,
-//! aggregate chunks (encoding 0xff) split into the requested count/sum/min/max/counter slots).
+//! Downsampled blocks (Thanos' `pkg/compact/downsample`, resolution choice of
+//! `pkg/store/bucket.go`): which blocks serve a time range given `max_resolution_window` (the
+//! coarsest resolution not above it, gaps filled from finer resolutions), and turning a stored
+//! chunk into a StoreAPI `AggrChunk` (raw XOR chunks in `raw`, aggregate chunks (encoding 0xff)
+//! split into the requested count/sum/min/max/counter slots).
 
 use std::sync::Arc;
 

@@ -44,9 +44,19 @@ pub enum GatewayError {
     /// The consumer went away.
     #[error("request cancelled")]
     Cancelled,
-    /// The service could not listen or serve (address in use, server failure).
-    #[error("{0}")]
-    Serve(String),
+    /// The service could not listen or serve (address in use, server failure), or its flags
+    /// are unusable.
+    #[error(transparent)]
+    Serve(#[from] strata_runtime::Error),
+    /// A cache configuration is invalid.
+    #[error("{what}: {source}")]
+    Cache {
+        /// Which cache (the flag).
+        what: &'static str,
+        /// The error.
+        #[source]
+        source: strata_cache::Error,
+    },
 }
 
 impl GatewayError {
@@ -61,6 +71,7 @@ impl GatewayError {
         }
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         GatewayError::Io {
             path: path.display().to_string(),

@@ -1,28 +1,19 @@
-//! Ranged reads of one object where nearby ranges are coalesced: byte ranges closer than a gap
+//! Ranged reads of one object ([`ObjectRange`]) where nearby ranges are coalesced: byte ranges closer than a gap
 //! are merged into one GET, the merged GETs run concurrently, and every requested range is
 //! handed back as a zero-copy slice of its GET's body.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use strata_objstore::ObjectRange;
+use strata_tsdb::range::RangeSource;
 
 /// GETs issued and bytes received by one coalesced read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FetchStats {
     pub(crate) gets: u64,
     pub(crate) bytes: u64,
-}
-
-/// One immutable object of a block (the index or a chunk segment) with its size.
-#[derive(Debug, Clone)]
-pub(crate) struct ObjectFile {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: u64,
 }
 
 /// How nearby ranges are merged into one GET.
@@ -68,118 +59,72 @@ pub(crate) fn coalesce(ranges: &[Range<u64>], c: Coalesce) -> Vec<Range<u64>> {
     out
 }
 
-impl ObjectFile {
-    pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> Self {
-        Self { store, path, size }
+/// Read every range of `file` (ends clamped to the object size), merging nearby ranges into one
+/// GET as `how` says, `concurrency` GETs at a time. Returns one slice per input range.
+pub(crate) async fn read_coalesced(
+    file: &ObjectRange,
+    ranges: &[Range<u64>],
+    how: Coalesce,
+    concurrency: usize,
+) -> strata_tsdb::Result<(Vec<Bytes>, FetchStats)> {
+    let size = file.size();
+    let clamped: Vec<Range<u64>> = ranges
+        .iter()
+        .map(|r| r.start.min(size)..r.end.min(size))
+        .collect();
+    if let Some(r) = ranges.iter().find(|r| r.start > size) {
+        return Err(strata_tsdb::Error::Corrupted {
+            what: "range request",
+            reason: format!(
+                "range {}..{} starts past object {} of {} bytes",
+                r.start,
+                r.end,
+                file.path(),
+                size
+            ),
+        });
     }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn source_error(&self, e: object_store::Error) -> strata_tsdb::Error {
-        strata_tsdb::Error::Source {
-            what: format!("object {}", self.path),
-            source: Box::new(e),
+    let merged = coalesce(&clamped, how);
+    let bodies: Vec<Bytes> = futures::stream::iter(merged.iter().cloned())
+        .map(|r| file.read(r))
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let stats = FetchStats {
+        gets: merged.len() as u64,
+        bytes: bodies.iter().map(|b| b.len() as u64).sum(),
+    };
+    let mut out = Vec::with_capacity(clamped.len());
+    for r in &clamped {
+        if r.start >= r.end {
+            out.push(Bytes::new());
+            continue;
         }
-    }
-
-    /// One GET of `range` (which must lie inside the object).
-    pub(crate) async fn read(&self, range: Range<u64>) -> strata_tsdb::Result<Bytes> {
-        if range.start > range.end || range.end > self.size {
+        // The merged range containing r: the last one starting at or before r.start.
+        let i = merged.partition_point(|m| m.start <= r.start);
+        let body = i
+            .checked_sub(1)
+            .and_then(|i| merged.get(i).zip(bodies.get(i)))
+            .filter(|(m, _)| m.end >= r.end);
+        let Some((m, body)) = body else {
             return Err(strata_tsdb::Error::Corrupted {
                 what: "range request",
-                reason: format!(
-                    "range {}..{} is outside object {} of {} bytes",
-                    range.start, range.end, self.path, self.size
-                ),
+                reason: format!("range {}..{} was not fetched", r.start, r.end),
             });
-        }
-        if range.start == range.end {
-            return Ok(Bytes::new());
-        }
-        tracing::trace!(path = %self.path, start = range.start, end = range.end, "ranged get");
-        let want = range.end - range.start;
-        let b = self
-            .store
-            .get_range(&self.path, range.clone())
-            .await
-            .map_err(|e| self.source_error(e))?;
-        if b.len() as u64 != want {
-            return Err(strata_tsdb::Error::Corrupted {
-                what: "range request",
-                reason: format!(
-                    "object {} returned {} bytes for range {}..{}",
-                    self.path,
-                    b.len(),
-                    range.start,
-                    range.end
-                ),
-            });
-        }
-        Ok(b)
-    }
-
-    /// Read every range (ends clamped to the object size), merging ranges at most `gap` bytes
-    /// apart into one GET, `concurrency` GETs at a time. Returns one slice per input range.
-    pub(crate) async fn read_coalesced(
-        &self,
-        ranges: &[Range<u64>],
-        how: Coalesce,
-        concurrency: usize,
-    ) -> strata_tsdb::Result<(Vec<Bytes>, FetchStats)> {
-        let clamped: Vec<Range<u64>> = ranges
-            .iter()
-            .map(|r| r.start.min(self.size)..r.end.min(self.size))
-            .collect();
-        if let Some(r) = ranges.iter().find(|r| r.start > self.size) {
-            return Err(strata_tsdb::Error::Corrupted {
-                what: "range request",
-                reason: format!(
-                    "range {}..{} starts past object {} of {} bytes",
-                    r.start, r.end, self.path, self.size
-                ),
-            });
-        }
-        let merged = coalesce(&clamped, how);
-        let bodies: Vec<Bytes> = futures::stream::iter(merged.iter().cloned())
-            .map(|r| self.read(r))
-            .buffered(concurrency.max(1))
-            .try_collect()
-            .await?;
-        let stats = FetchStats {
-            gets: merged.len() as u64,
-            bytes: bodies.iter().map(|b| b.len() as u64).sum(),
         };
-        let mut out = Vec::with_capacity(clamped.len());
-        for r in &clamped {
-            if r.start >= r.end {
-                out.push(Bytes::new());
-                continue;
-            }
-            // The merged range containing r: the last one starting at or before r.start.
-            let i = merged.partition_point(|m| m.start <= r.start);
-            let body = i
-                .checked_sub(1)
-                .and_then(|i| merged.get(i).zip(bodies.get(i)))
-                .filter(|(m, _)| m.end >= r.end);
-            let Some((m, body)) = body else {
-                return Err(strata_tsdb::Error::Corrupted {
-                    what: "range request",
-                    reason: format!("range {}..{} was not fetched", r.start, r.end),
-                });
-            };
-            let s = (r.start - m.start) as usize;
-            let e = (r.end - m.start) as usize;
-            out.push(body.slice(s..e));
-        }
-        Ok((out, stats))
+        let s = (r.start - m.start) as usize;
+        let e = (r.end - m.start) as usize;
+        out.push(body.slice(s..e));
     }
+    Ok((out, stats))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::path::Path;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    use std::sync::Arc;
 
     #[test]
     fn coalesces_by_gap() {
@@ -208,19 +153,19 @@ mod tests {
         mem.put(&p, object_store::PutPayload::from(data.clone()))
             .await
             .expect("put");
-        let f = ObjectFile::new(mem, p, 256);
-        let (got, st) = f
-            .read_coalesced(
-                &[200..300, 0..4, 8..12, 100..101],
-                Coalesce {
-                    min_gap: 0,
-                    max_gap: 4,
-                    max_overfetch: 10.0,
-                },
-                2,
-            )
-            .await
-            .expect("read");
+        let f = ObjectRange::new(mem, p, 256);
+        let (got, st) = read_coalesced(
+            &f,
+            &[200..300, 0..4, 8..12, 100..101],
+            Coalesce {
+                min_gap: 0,
+                max_gap: 4,
+                max_overfetch: 10.0,
+            },
+            2,
+        )
+        .await
+        .expect("read");
         assert_eq!(&got[0][..], &data[200..256]);
         assert_eq!(&got[1][..], &data[0..4]);
         assert_eq!(&got[2][..], &data[8..12]);

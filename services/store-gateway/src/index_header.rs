@@ -3,7 +3,7 @@
 //! table; never the whole index) and kept in `<data-dir>/<ULID>/index-header` so a restart loads
 //! it from disk instead of the bucket.
 //!
-//! File layout (modelled on Thanos' binary index-header, thanos.md §9):
+//! File layout (modelled on Thanos' binary index-header, `docs/operating/binary-index-header.md`):
 //! ```text
 //! BE32 magic 0xBAAAD792 | u8 version=1 | u8 index version | BE64 index file size
 //! the index TOC (52 bytes, with its own CRC)
@@ -25,7 +25,8 @@ use strata_tsdb::index::{
 };
 use strata_tsdb::{Error, Result};
 
-use crate::fetch::ObjectFile;
+use strata_objstore::ObjectRange;
+use strata_tsdb::range::RangeSource;
 
 /// Magic of an index-header file.
 pub const MAGIC_INDEX_HEADER: u32 = 0xBAAA_D792;
@@ -84,7 +85,7 @@ impl IndexHeader {
 
     /// Build the index-header of `index` with three ranged GETs (four when the symbol table is
     /// larger than the first read); returns it and the file bytes.
-    pub(crate) async fn build(index: &ObjectFile) -> Result<(Self, Vec<u8>)> {
+    pub(crate) async fn build(index: &ObjectRange) -> Result<(Self, Vec<u8>)> {
         let size = index.size();
         if size < (HEADER_LEN + Toc::LEN) as u64 {
             return Err(Error::Corrupted {
@@ -215,7 +216,7 @@ impl IndexHeader {
 
     /// Load `<dir>/index-header` if it is valid for an index of `index.size()` bytes, otherwise
     /// build it from the bucket and write it (temp file + rename). Returns whether it was built.
-    pub(crate) async fn load_or_build(dir: &Path, index: &ObjectFile) -> Result<(Self, bool)> {
+    pub(crate) async fn load_or_build(dir: &Path, index: &ObjectRange) -> Result<(Self, bool)> {
         let path = dir.join(INDEX_HEADER_FILENAME);
         match tokio::fs::read(&path).await {
             Ok(b) => match Self::decode(&b) {

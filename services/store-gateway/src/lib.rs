@@ -1,18 +1,20 @@
 //! `strata store`: the Thanos store gateway as a library. It serves the StoreAPI
 //! ([`strata_storeapi::Store`]) over every block of a bucket, keeping only a small index-header
 //! per block (symbols + postings offset table) resident and fetching postings, series entries and
-//! chunks with coalesced ranged GETs (thanos.md §9, DESIGN.md "Designed for speed").
+//! chunks with coalesced ranged GETs (Thanos' `pkg/store/bucket.go`).
 //!
 //! - [`index_header`]: the per-block local index-header file, built from three ranged GETs.
 //! - [`bucket_block`]: one loaded block: postings, series entries and chunks by range.
 //! - [`bucket_store`]: [`BucketStore`], the `Store` over a bucket, with its periodic sync.
 //! - [`metrics`]: plain atomic counters with a [`MetricsSnapshot`].
 //! - [`service`]: the `strata store` process: gRPC + HTTP + sync loop.
-//! - [`testing`]: build a store from in-memory series (for tests and the acceptance suite).
+//! - `testing` (feature `testing`): build a store from in-memory series (for tests and the
+//!   acceptance suite).
 
 pub mod bucket_block;
 pub mod bucket_store;
 mod cache_keys;
+pub mod cli;
 mod config;
 mod downsample;
 mod error;
@@ -23,6 +25,7 @@ pub mod metrics;
 mod postings;
 mod series;
 pub mod service;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use bucket_block::BucketBlock;

@@ -19,23 +19,23 @@ struct Source {
 }
 
 /// A heap entry: the head series of one source. Ordered so the heap pops the smallest labels.
-struct Head {
+struct HeapEntry {
     series: SeriesOut,
     src: usize,
 }
 
-impl PartialEq for Head {
+impl PartialEq for HeapEntry {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl Eq for HeapEntry {}
+impl PartialOrd for HeapEntry {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Head {
+impl Ord for HeapEntry {
     fn cmp(&self, o: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap.
         o.series
@@ -48,7 +48,7 @@ impl Ord for Head {
 /// Merges sorted batches from many block producers.
 pub(crate) struct Merger {
     sources: Vec<Source>,
-    heap: BinaryHeap<Head>,
+    heap: BinaryHeap<HeapEntry>,
     started: bool,
     done: bool,
 }
@@ -122,7 +122,7 @@ impl Merger {
 
     async fn refill(&mut self, i: usize) -> Result<(), GatewayError> {
         if let Some(series) = self.pull(i).await? {
-            self.heap.push(Head { series, src: i });
+            self.heap.push(HeapEntry { series, src: i });
         }
         Ok(())
     }

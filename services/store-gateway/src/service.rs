@@ -14,7 +14,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use strata_runtime::Health;
+use strata_runtime::{Health, Listener, Runner};
 use strata_storeapi::Store;
 
 use crate::metrics::Metrics;
@@ -44,83 +44,73 @@ pub struct Running {
     pub health: Health,
 }
 
-/// Bind both listeners, sync once, mark ready, then serve until `shutdown` resolves.
-/// `on_started` is called once the listeners are bound (before the first sync finishes).
-pub async fn run(
+/// Binds both listeners and adds the gateway's servers and its sync loop (first sync, then
+/// ready, then every sync interval) to `runner`.
+pub async fn start(
+    runner: &mut Runner,
     bucket: Arc<dyn ObjectStore>,
     cfg: ServiceConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    on_started: impl FnOnce(&Running),
-) -> Result<(), GatewayError> {
+) -> Result<Running, GatewayError> {
+    let http = Listener::bind(&cfg.http_address).await?;
+    let grpc = Listener::bind(&cfg.grpc_address).await?;
     let store = Arc::new(BucketStore::new(bucket, cfg.gateway.clone()));
     let health = Health::new("store");
     let metrics = store.metrics_handle();
     health.register(|r| r.register_collector(Box::new(GatewayCollector { metrics })));
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
+    let running = Running {
+        grpc_addr: grpc.addr(),
+        http_addr: http.addr(),
+        store: Arc::clone(&store),
+        health: health.clone(),
     };
+    tracing::info!(grpc_addr = %running.grpc_addr, http_addr = %running.http_addr, "store gateway listening");
 
     let router = health.router().merge(
         axum::Router::new()
             .route("/api/v1/blocks", get(blocks))
             .with_state(Arc::clone(&store)),
     );
-    let (http_addr, http) = strata_runtime::bind_http(&cfg.http_address, router, stopped())
-        .await
-        .map_err(|e| GatewayError::Serve(e.to_string()))?;
-    let grpc_listener = tokio::net::TcpListener::bind(&cfg.grpc_address)
-        .await
-        .map_err(|e| GatewayError::Serve(format!("cannot listen on {}: {e}", cfg.grpc_address)))?;
-    let grpc_addr = grpc_listener
-        .local_addr()
-        .map_err(|e| GatewayError::Serve(e.to_string()))?;
-    let running = Running {
-        grpc_addr,
-        http_addr,
-        store: Arc::clone(&store),
-        health: health.clone(),
-    };
-    on_started(&running);
-    tracing::info!(%grpc_addr, %http_addr, "store gateway listening");
-
+    runner.serve_http("blocks and metrics", http, router, &health);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let grpc = strata_storeapi::server::serve(grpc_listener, dyn_store, stopped());
-    let http_task = tokio::spawn(http);
-    let grpc_task = tokio::spawn(grpc);
-
-    // First sync, then ready; then the periodic sync until shutdown.
-    let sync_store = Arc::clone(&store);
-    let sync_health = health.clone();
-    let sync_task = tokio::spawn(async move {
-        match sync_store.sync().await {
-            Ok(report) => tracing::info!(?report, "initial bucket sync done"),
+    runner.serve_grpc(
+        "store StoreAPI",
+        grpc,
+        strata_storeapi::server::StoreServer::new(dyn_store).routes(),
+    );
+    runner.spawn(async move {
+        match store.sync().await {
+            Ok(report) => tracing::info!(
+                loaded = report.loaded.len(),
+                failed = report.failed.len(),
+                partial = report.partial.len(),
+                serving = report.serving,
+                "initial bucket sync done"
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "initial bucket sync failed; serving what loaded")
             }
         }
-        sync_health.set_ready(true);
-        sync_store.sync_loop().await;
+        health.set_ready(true);
+        store.sync_loop().await;
     });
+    Ok(running)
+}
 
-    shutdown.await;
-    tracing::info!("store gateway shutting down");
-    health.set_ready(false);
-    let _ = stop_tx.send(true);
-    sync_task.abort();
-    let grpc_res = grpc_task.await;
-    let http_res = http_task.await;
-    if let Ok(Err(e)) = grpc_res {
-        return Err(GatewayError::Serve(format!("gRPC server: {e}")));
-    }
-    if let Ok(Err(e)) = http_res {
-        return Err(GatewayError::Serve(format!("HTTP server: {e}")));
-    }
-    Ok(())
+/// Serves the gateway until `shutdown` resolves. `on_started` is called once the listeners
+/// are bound (before the first sync finishes).
+pub async fn run(
+    bucket: Arc<dyn ObjectStore>,
+    cfg: ServiceConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_started: impl FnOnce(&Running),
+) -> Result<(), GatewayError> {
+    let mut runner = Runner::new();
+    let running = match start(&mut runner, bucket, cfg).await {
+        Ok(r) => r,
+        Err(e) => return Err(runner.abort(e).await),
+    };
+    on_started(&running);
+    Ok(runner.run(shutdown).await?)
 }
 
 async fn blocks(State(store): State<Arc<BucketStore>>) -> Json<serde_json::Value> {

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use strata_storeapi::pb::thanos::{Aggr, Series};
 use strata_tsdb::aggr::{AggrSlot, encode_aggr_chunk};
-use strata_tsdb::block::BlockWriter;
+use strata_tsdb::block::{BlockWriter, EncodedChunk};
 use strata_tsdb::chunkenc::{Encoding, XorAppender, decode_xor};
 use strata_tsdb::meta::ThanosMeta;
 
@@ -47,9 +47,15 @@ fn write_5m_block(dir: &std::path::Path) {
         ]);
         chunks.push((ts[0], ts[119], data));
     }
-    let refs: Vec<(i64, i64, Encoding, &[u8], u64)> = chunks
+    let refs: Vec<EncodedChunk<'_>> = chunks
         .iter()
-        .map(|(a, b, d)| (*a, *b, Encoding::Aggr, d.as_slice(), 120))
+        .map(|(a, b, d)| EncodedChunk {
+            min_time: *a,
+            max_time: *b,
+            encoding: Encoding::Aggr,
+            data: d.as_slice(),
+            samples: 120,
+        })
         .collect();
     w.add_series_chunks(labels(&[("__name__", "m")]), &refs)
         .unwrap();

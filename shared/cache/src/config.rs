@@ -1,6 +1,6 @@
 //! Thanos cache YAML (`type: IN-MEMORY|MEMCACHED|REDIS`, `config: {...}`, and for the store
-//! gateway's index cache `enabled_items` and `ttl`; thanos.md §6 and §9), parsed with
-//! serde-saphyr into typed options, and turned into an `Arc<dyn Cache>`.
+//! gateway's index cache `enabled_items` and `ttl`, Thanos' `pkg/store/cache/factory.go`), parsed
+//! with serde-saphyr into typed options, and turned into an `Arc<dyn Cache>`.
 //!
 //! Unknown keys are rejected naming the key. Thanos keys that have no effect here
 //! (`max_async_buffer_size`, `dns_provider_update_interval`, `single_flight`, ...) are accepted
@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::IgnoredAny;
 
 use crate::Cache;
 use crate::error::{Error, Result};
 use crate::memcached::{MemcachedCache, MemcachedOptions};
 use crate::memory::{InMemoryCache, InMemoryOptions};
 use crate::metrics::{CacheMetrics, InstrumentedCache, ScopedMetrics};
+use strata_units::yaml::TypedDocument;
 use strata_units::{ByteSize, DurationValue};
 
 /// Index cache item kinds accepted in `enabled_items` (Thanos names).
@@ -39,34 +40,12 @@ pub struct CacheConfig {
     pub ttl: Option<Duration>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    config: Option<IgnoredAny>,
-    #[serde(default)]
+/// The keys of a cache document beside `type` and `config`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Extra {
     enabled_items: Option<Vec<String>>,
-    #[serde(default)]
     ttl: Option<DurationValue>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Typed<C> {
-    #[serde(rename = "type")]
-    #[allow(dead_code)]
-    kind: IgnoredAny,
-    #[serde(default = "Option::default")]
-    config: Option<C>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    enabled_items: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    ttl: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,16 +73,6 @@ struct RawMemcached {
     auto_discovery: Option<bool>,
     set_async_circuit_breaker_config: Option<IgnoredAny>,
     expiration: Option<DurationValue>,
-}
-
-fn yaml_error(what: &str, e: &serde_saphyr::Error) -> Error {
-    Error::config(format!("{what}: {}", e.without_snippet()))
-}
-
-fn typed<C: DeserializeOwned + Default>(yaml: &str, kind: &str) -> Result<C> {
-    let t: Typed<C> =
-        serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&format!("{kind} config"), &e))?;
-    Ok(t.config.unwrap_or_default())
 }
 
 fn ignored(kind: &str, key: &str) {
@@ -193,25 +162,21 @@ impl RawMemcached {
 impl CacheConfig {
     /// Parse a cache YAML document.
     pub fn from_yaml(yaml: &str) -> Result<Self> {
-        if yaml.trim().is_empty() {
-            return Err(Error::config("empty document"));
-        }
-        let env: Envelope =
-            serde_saphyr::from_str(yaml).map_err(|e| yaml_error("cache config", &e))?;
-        let kind = env.kind.unwrap_or_default();
-        let upper = kind.trim().to_ascii_uppercase();
+        let doc: TypedDocument<'_, Extra> = TypedDocument::parse(
+            yaml,
+            "",
+            &["IN-MEMORY", "MEMCACHED"],
+            &["enabled_items", "ttl"],
+        )
+        .map_err(Error::Config)?;
+        let (kind, upper) = (doc.kind(), doc.kind_upper());
         let backend = match upper.as_str() {
-            "" => {
-                return Err(Error::config(
-                    "missing required key `type` (one of IN-MEMORY, MEMCACHED)",
-                ));
-            }
             "IN-MEMORY" | "INMEMORY" => {
-                let raw: RawInMemory = typed(yaml, "IN-MEMORY")?;
+                let raw: RawInMemory = doc.config("IN-MEMORY").map_err(Error::Config)?;
                 BackendConfig::InMemory(raw.into_options())
             }
             "MEMCACHED" => {
-                let raw: RawMemcached = typed(yaml, "MEMCACHED")?;
+                let raw: RawMemcached = doc.config("MEMCACHED").map_err(Error::Config)?;
                 BackendConfig::Memcached(raw.into_options()?)
             }
             "REDIS" | "GROUPCACHE" => return Err(Error::Unsupported(upper)),
@@ -221,7 +186,7 @@ impl CacheConfig {
                 )));
             }
         };
-        let enabled_items = env.enabled_items.unwrap_or_default();
+        let enabled_items = doc.extra.enabled_items.unwrap_or_default();
         for item in &enabled_items {
             if !INDEX_CACHE_ITEMS.contains(&item.as_str()) {
                 return Err(Error::config(format!(
@@ -233,7 +198,7 @@ impl CacheConfig {
         Ok(Self {
             backend,
             enabled_items,
-            ttl: env.ttl.map(|d| d.0),
+            ttl: doc.extra.ttl.map(|d| d.0),
         })
     }
 

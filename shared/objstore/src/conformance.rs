@@ -1,7 +1,7 @@
 //! A conformance suite any `ObjectStore` can be run through (in the spirit of object_store's
 //! `integration` module): the operations strata relies on, then the Thanos block helpers
-//! (thanos.md §2) end to end. Every check panics with a message naming what failed, so call it
-//! from a test: `strata_objstore::conformance::conformance(store).await`.
+//! (`pkg/block/block.go`) end to end. Every check panics with a message naming what failed, so call
+//! it from a test: `strata_objstore::conformance::conformance(store).await`.
 //!
 //! Objects are written under a unique `conformance-<ulid>/` prefix and removed afterwards; the
 //! block checks use fresh ULIDs at the top level and only assert about their own blocks, so a

@@ -1,6 +1,5 @@
 //! `InstrumentedStore`: an `ObjectStore` decorator that counts requests per operation and bytes
-//! moved, because object-store requests and bytes are what users pay for (DESIGN.md "Always
-//! count object-store requests and bytes").
+//! moved, because object-store requests and bytes are what users pay for.
 //!
 //! Counting rules: every `get_opts` is one request, classified as `head`, `get_range` (a range
 //! was asked for) or `get`; `get_ranges` is served by coalescing into `get_range` calls on this

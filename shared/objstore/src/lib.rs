@@ -1,14 +1,18 @@
-//! Object storage for strata: Thanos objstore YAML -> `Arc<dyn ObjectStore>` (thanos.md §12),
+//! Object storage for strata: Thanos objstore YAML -> `Arc<dyn ObjectStore>` (thanos-io/objstore),
 //! request/byte accounting, ranged reads for the tsdb block readers, Thanos block
-//! upload/download/markers (thanos.md §2), and a conformance suite any store can be run through.
+//! upload/download/markers (`pkg/block`), and, with feature `testing`, test support: a
+//! conformance suite any store can be run through, a fault-injecting decorator and an in-process
+//! S3 server.
 //!
 //! `object_store` is the only data path; everything here takes `&dyn ObjectStore` or
 //! `Arc<dyn ObjectStore>`, so decorators (instrumentation, prefixes) compose freely.
 
 pub mod block;
 pub mod config;
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod error;
+#[cfg(feature = "testing")]
 pub mod fault;
 mod instrument;
 mod range;
@@ -22,6 +26,7 @@ pub use block::{
 };
 pub use config::{BucketConfig, ProviderConfig, SUPPORTED_TYPES, from_file, from_yaml};
 pub use error::{Error, Result};
+#[cfg(feature = "testing")]
 pub use fault::FaultyStore;
 pub use instrument::{InstrumentedStore, Stats, StatsSnapshot};
 pub use range::ObjectRange;

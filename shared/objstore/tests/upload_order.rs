@@ -1,6 +1,6 @@
-//! Upload order is what makes a half-finished upload harmless: chunks, then index, then
-//! meta.json last (thanos.md §2). Failing each step with `FaultyStore` shows what a crash at
-//! that point leaves behind; a healed store then uploads, lists and downloads the block intact.
+//! Upload order is what makes a half-finished upload harmless: chunks, then index, then meta.json
+//! last (Thanos' `block.Upload`). Failing each step with `FaultyStore` shows what a crash at that
+//! point leaves behind; a healed store then uploads, lists and downloads the block intact.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
-//! Thanos' replica deduplication and counter handling for the store reader (thanos.md §3, §5):
-//! the penalty iterator that folds whole replicas pairwise (`((r0⊕r1)⊕r2)…`) with the counter
-//! adjustment on replica switches, and `ApplyCounterResets` for downsampled counter chunks.
+//! Thanos' replica deduplication and counter handling for the store reader (`pkg/dedup/iter.go`,
+//! `pkg/compact/downsample/downsample.go`): the penalty iterator that folds whole replicas pairwise
+//! (`((r0⊕r1)⊕r2)…`) with the counter adjustment on replica switches, and `ApplyCounterResets` for
+//! downsampled counter chunks.
 
 /// The decoded samples of one replica: timestamps ascending, values alongside.
 pub(crate) type Decoded = (Vec<i64>, Vec<f64>);

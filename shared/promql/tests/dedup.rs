@@ -331,9 +331,9 @@ fn xor(samples: &[(i64, f64)]) -> Vec<u8> {
     app.into_bytes()
 }
 
-/// Thanos' raw → 5m downsampling of one batch (thanos.md §3): per window (stamped with its
-/// end, capped at the batch's last sample) count, sum, min and max; the counter cumulative
-/// over the batch, preceded by the first raw sample and followed by the last timestamp
+/// Thanos' raw → 5m downsampling of one batch (`pkg/compact/downsample/downsample.go`): per window
+/// (stamped with its end, capped at the batch's last sample) count, sum, min and max; the counter
+/// cumulative over the batch, preceded by the first raw sample and followed by the last timestamp
 /// repeated with the last raw value. Returns (min time, max time, aggregate chunk data).
 fn downsample(batch: &[(i64, f64)]) -> StoredChunk {
     let last_t = batch.last().expect("non-empty batch").0;

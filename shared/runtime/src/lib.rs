@@ -1,36 +1,69 @@
-//! What every long-lived strata component shares: structured logging setup, a
-//! prometheus-client registry served on `/metrics`, the `/-/healthy` and `/-/ready` probes
-//! (503 until ready, as Thanos), an HTTP server with graceful shutdown, and SIGINT/SIGTERM
-//! handling.
+//! What every strata process shares: the flag blocks and value parsers ([`cli`]), structured
+//! logging, a component's probes and `/metrics` ([`Health`]), the HTTP request metrics layer
+//! ([`HttpMetrics`]), one start/stop sequence for servers and background tasks ([`Runner`]),
+//! and SIGINT/SIGTERM handling.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+pub mod cli;
+mod health;
+mod http_metrics;
+mod runner;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use prometheus_client::registry::Registry;
+use std::path::PathBuf;
+
+pub use health::Health;
+pub use http_metrics::{Handler, HttpMetrics};
+pub use runner::{Listener, Runner};
 
 /// Errors of the runtime helpers.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The HTTP listener could not bind.
+    /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
         #[source]
         source: std::io::Error,
     },
-    /// The HTTP server failed while serving.
-    #[error("http server on {addr}: {source}")]
+    /// An HTTP server failed while serving.
+    #[error("HTTP server on {addr}: {source}")]
     Serve {
         addr: String,
         #[source]
         source: std::io::Error,
     },
+    /// A gRPC server failed while serving.
+    #[error("gRPC server on {addr}: {message}")]
+    Grpc { addr: String, message: String },
+    /// A server or background task panicked or was cancelled.
+    #[error("task failed: {0}")]
+    Task(String),
+    /// A component's own step failed (start-up or a stop hook).
+    #[error(transparent)]
+    Component(Box<dyn std::error::Error + Send + Sync>),
+    /// A configuration file named by a flag cannot be read.
+    #[error("reading {flag} {}: {source}", path.display())]
+    ConfigFile {
+        flag: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A required flag is missing.
+    #[error("{0}")]
+    MissingFlag(&'static str),
+    /// The flags (or their environment variables) do not parse.
+    #[error("{0}")]
+    Flags(String),
+    /// The object store configuration is invalid.
+    #[error(transparent)]
+    Objstore(#[from] strata_objstore::Error),
+}
+
+impl Error {
+    /// Wraps a component's own error.
+    pub fn component(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Component(Box::new(e))
+    }
 }
 
 /// Log output format (`--log.format`).
@@ -55,131 +88,6 @@ pub fn init_tracing(level: &str, format: LogFormat) {
         LogFormat::Logfmt => builder.compact().try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// The shared state behind the probes and `/metrics`.
-#[derive(Debug, Clone)]
-pub struct Health {
-    ready: Arc<AtomicBool>,
-    registry: Arc<Mutex<Registry>>,
-    component: &'static str,
-}
-
-impl Health {
-    /// Probes and a fresh registry for `component` (e.g. "store").
-    pub fn new(component: &'static str) -> Self {
-        Self {
-            ready: Arc::new(AtomicBool::new(false)),
-            registry: Arc::new(Mutex::new(Registry::default())),
-            component,
-        }
-    }
-
-    /// Mark the component ready (or not).
-    pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::Release);
-    }
-
-    /// True once `set_ready(true)` was called.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    /// Register metrics: `f` gets the registry (call once per metric family at start-up).
-    pub fn register(&self, f: impl FnOnce(&mut Registry)) {
-        if let Ok(mut r) = self.registry.lock() {
-            f(&mut r);
-        }
-    }
-
-    /// The OpenMetrics text of every registered metric.
-    pub fn encode_metrics(&self) -> String {
-        let mut out = String::new();
-        if let Ok(r) = self.registry.lock()
-            && let Err(e) = prometheus_client::encoding::text::encode(&mut out, &r)
-        {
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        out
-    }
-
-    /// `/metrics`, `/-/healthy` and `/-/ready`; merge component routes into it.
-    pub fn router(&self) -> Router {
-        Router::new()
-            .route("/metrics", get(metrics))
-            .route("/-/healthy", get(healthy))
-            .route("/-/ready", get(ready))
-            .with_state(self.clone())
-    }
-}
-
-async fn metrics(State(h): State<Health>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        h.encode_metrics(),
-    )
-}
-
-async fn healthy(State(h): State<Health>) -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        format!("strata {} is healthy.\n", h.component),
-    )
-}
-
-async fn ready(State(h): State<Health>) -> impl IntoResponse {
-    if h.is_ready() {
-        (
-            StatusCode::OK,
-            format!("strata {} is ready.\n", h.component),
-        )
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("strata {} is not ready.\n", h.component),
-        )
-    }
-}
-
-/// Bind `addr` now (so errors surface at start-up) and return the bound address and a future
-/// that serves `router` until `shutdown` resolves.
-pub async fn bind_http<S>(
-    addr: &str,
-    router: Router,
-    shutdown: S,
-) -> Result<
-    (
-        SocketAddr,
-        impl std::future::Future<Output = Result<(), Error>> + use<S>,
-    ),
-    Error,
->
-where
-    S: std::future::Future<Output = ()> + Send + 'static,
-{
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| Error::Bind {
-        addr: addr.to_string(),
-        source,
-    })?;
-    let serve = async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| Error::Serve {
-                addr: local.to_string(),
-                source,
-            })
-    };
-    Ok((local, serve))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -208,42 +116,61 @@ pub async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use axum::routing::get;
     use prometheus_client::metrics::counter::Counter;
 
+    async fn get_text(url: String) -> (u16, String) {
+        let resp = reqwest::get(url).await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
     #[tokio::test]
-    async fn probes_and_metrics_over_http() {
+    async fn runner_serves_probes_metrics_and_stops_in_order() {
         let h = Health::new("test");
         let c: Counter = Counter::default();
         h.register(|r| r.register("strata_test_things", "Things counted", c.clone()));
         c.inc_by(3);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, serve) = bind_http("127.0.0.1:0", h.router(), async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let server = tokio::spawn(serve);
-        let get = |path: &'static str| async move {
-            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            s.write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-            )
-            .await
-            .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            out
-        };
-        assert!(get("/-/healthy").await.starts_with("HTTP/1.1 200"));
-        assert!(get("/-/ready").await.starts_with("HTTP/1.1 503"));
+        let mut runner = Runner::new();
+        let l = Listener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.addr();
+        let app = h.router().route("/hello", get(|| async { "hi" }));
+        runner.serve_http("main", l, app, &h);
+        let (hook_tx, hook_rx) = tokio::sync::oneshot::channel::<()>();
+        runner.on_stop("hook", async move {
+            let _ = hook_tx.send(());
+            Ok(())
+        });
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(runner.run(async {
+            let _ = stop_rx.await;
+        }));
+        let base = format!("http://{addr}");
+        assert_eq!(get_text(format!("{base}/-/healthy")).await.0, 200);
+        assert_eq!(get_text(format!("{base}/-/ready")).await.0, 503);
         h.set_ready(true);
-        assert!(get("/-/ready").await.starts_with("HTTP/1.1 200"));
-        let m = get("/metrics").await;
+        assert_eq!(get_text(format!("{base}/-/ready")).await.0, 200);
+        assert_eq!(get_text(format!("{base}/hello")).await.1, "hi");
+        let (_, m) = get_text(format!("{base}/metrics")).await;
         assert!(m.contains("strata_test_things_total 3"), "{m}");
-        let _ = tx.send(());
-        server.await.unwrap().unwrap();
+        assert!(
+            m.contains(r#"http_requests_total{handler="/hello",code="200",method="GET"} 1"#),
+            "{m}"
+        );
+        let _ = stop_tx.send(());
+        task.await.unwrap().unwrap();
+        assert!(!h.is_ready());
+        hook_rx.await.unwrap();
+        assert!(reqwest::get(format!("{base}/-/healthy")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_busy_port_is_an_error_naming_it() {
+        let l = Listener::bind("127.0.0.1:0").await.unwrap();
+        let taken = l.addr().to_string();
+        let e = Listener::bind(&taken).await.unwrap_err().to_string();
+        assert!(e.starts_with(&format!("cannot listen on {taken}")), "{e}");
     }
 }

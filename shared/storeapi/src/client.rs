@@ -1,7 +1,8 @@
 //! [`GrpcStore`]: any remote StoreAPI endpoint (Thanos or strata) as a [`Store`], over a tonic
-//! `Channel` (thanos.md §1). Message sizes are unlimited both ways, the tenant travels as
-//! `thanos-tenant` metadata, `SeriesBatch` frames are unpacked into single-series frames, and
-//! `Info` falls back to the legacy `/thanos.Store/Info` for servers without `thanos.info.Info`.
+//! `Channel` (Thanos' `pkg/store/storepb/rpc.proto`). Message sizes are unlimited both ways, the
+//! tenant travels as `thanos-tenant` metadata, `SeriesBatch` frames are unpacked into single-series
+//! frames, and `Info` falls back to the legacy `/thanos.Store/Info` for servers without
+//! `thanos.info.Info`.
 
 use futures::StreamExt;
 use tonic::transport::{Channel, Endpoint};

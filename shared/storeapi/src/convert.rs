@@ -1,6 +1,6 @@
 //! Conversions between the StoreAPI wire types and `strata_tsdb` labels and matchers, plus the
-//! small label-set and chunk helpers every store needs (thanos.md §1: `labels.Compare` order,
-//! external-label matching, `Chunk.hash` = xxhash64 of the data).
+//! small label-set and chunk helpers every store needs (Thanos' `pkg/store/storepb`:
+//! `labels.Compare` order, external-label matching, `Chunk.hash` = xxhash64 of the data).
 
 use std::cmp::Ordering;
 

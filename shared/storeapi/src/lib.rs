@@ -10,6 +10,7 @@
 //! The gRPC paths are the Thanos ones: `/thanos.Store/{Series,LabelNames,LabelValues,Info}`,
 //! `/thanos.info.Info/Info` and `/thanos.WriteableStore/RemoteWrite`.
 
+#[cfg(feature = "testing")]
 pub mod acceptance;
 pub mod client;
 pub mod convert;
@@ -18,6 +19,7 @@ pub mod memstore;
 mod merge;
 pub mod pb;
 pub mod proxy;
+pub mod serve;
 pub mod server;
 pub mod store;
 

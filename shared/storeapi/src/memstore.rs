@@ -1,7 +1,7 @@
-//! [`MemStore`]: an in-memory [`Store`] for tests and for composing (thanos.md §1 server
-//! contract): float series XOR-encoded into chunks of at most 120 samples, external labels that
-//! override series labels and filter by matchers, time ranges, `skip_chunks`, `limit`,
-//! `without_replica_labels`, and the label APIs with matchers and time ranges.
+//! [`MemStore`]: an in-memory [`Store`] for tests and for composing (the server contract of Thanos'
+//! `pkg/store/storepb/rpc.proto`): float series XOR-encoded into chunks of at most 120 samples,
+//! external labels that override series labels and filter by matchers, time ranges, `skip_chunks`,
+//! `limit`, `without_replica_labels`, and the label APIs with matchers and time ranges.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -12,15 +12,15 @@ use strata_tsdb::labels::Labels;
 use strata_tsdb::matchers::Matcher;
 
 use crate::convert::{
-    chunk_hash, labels_to_pb, limit_of, match_external_labels, matchers_from_pb, matches_all,
-    series_frame, with_external_labels,
+    chunk_hash, labels_to_pb, match_external_labels, matchers_from_pb, matches_all,
 };
 use crate::error::StoreError;
 use crate::pb::thanos::info::{InfoResponse, StoreInfo};
 use crate::pb::thanos::{
     AggrChunk, Chunk, LabelNamesRequest, LabelNamesResponse, LabelValuesRequest,
-    LabelValuesResponse, Series, SeriesRequest, ZLabelSet, chunk,
+    LabelValuesResponse, SeriesRequest, ZLabelSet, chunk,
 };
+use crate::serve::{SeriesSet, label_names_response, label_values_response, label_values_wanted};
 use crate::store::{RequestContext, SeriesStream, Store};
 
 /// Samples per chunk, as Prometheus cuts them.
@@ -226,47 +226,21 @@ impl Store for MemStore {
         } else {
             &[]
         };
-        // Output labels -> chunks; a BTreeMap sorts by labels and merges series whose labels
-        // become equal once replica labels are dropped.
-        let mut out: BTreeMap<Labels, Vec<AggrChunk>> = BTreeMap::new();
-        {
-            let map = self.read();
-            for (l, s) in map.iter() {
-                if !matches_all(&matchers, l) || !s.overlaps(req.min_time, req.max_time) {
-                    continue;
-                }
-                let mut full = with_external_labels(l, &self.ext);
-                for r in strip {
-                    full.remove(r);
-                }
-                let chunks = out.entry(full).or_default();
-                if !req.skip_chunks {
-                    chunks.extend(
-                        s.chunks
-                            .iter()
-                            .filter(|c| c.max_time >= req.min_time && c.min_time <= req.max_time)
-                            .cloned(),
-                    );
-                }
+        let mut out = SeriesSet::new();
+        for (l, s) in self.read().iter() {
+            if !matches_all(&matchers, l) || !s.overlaps(req.min_time, req.max_time) {
+                continue;
             }
+            let chunks = s
+                .chunks
+                .iter()
+                .filter(|c| {
+                    !req.skip_chunks && c.max_time >= req.min_time && c.min_time <= req.max_time
+                })
+                .cloned();
+            out.add(l, &self.ext, strip, chunks);
         }
-        let frames: Vec<_> = out
-            .into_iter()
-            .take(limit_of(req.limit))
-            .map(|(l, mut chunks)| {
-                chunks.sort_by_key(|c| (c.min_time, c.max_time));
-                Ok(series_frame(Series {
-                    labels: labels_to_pb(&l),
-                    chunks,
-                }))
-            })
-            .collect();
-        tracing::debug!(
-            tenant = ctx.tenant_or_default(),
-            series = frames.len(),
-            "MemStore Series"
-        );
-        Ok(Box::pin(futures::stream::iter(frames)))
+        Ok(out.into_stream(req.limit, ctx, "MemStore"))
     }
 
     async fn label_names(
@@ -285,13 +259,7 @@ impl Store for MemStore {
         if !series.is_empty() {
             names.extend(self.ext.iter().map(|l| l.name.clone()));
         }
-        for r in &req.without_replica_labels {
-            names.remove(r);
-        }
-        Ok(LabelNamesResponse {
-            names: names.into_iter().take(limit_of(req.limit)).collect(),
-            ..Default::default()
-        })
+        Ok(label_names_response(names, &req))
     }
 
     async fn label_values(
@@ -299,12 +267,7 @@ impl Store for MemStore {
         _ctx: &RequestContext,
         req: LabelValuesRequest,
     ) -> Result<LabelValuesResponse, StoreError> {
-        if req.label.is_empty() {
-            return Err(StoreError::InvalidArgument(
-                "label name parameter cannot be empty".to_string(),
-            ));
-        }
-        if req.without_replica_labels.contains(&req.label) {
+        if !label_values_wanted(&req)? {
             return Ok(LabelValuesResponse::default());
         }
         let Some(matchers) = self.series_matchers(&req.matchers)? else {
@@ -324,9 +287,6 @@ impl Store for MemStore {
             .iter()
             .filter_map(|l| l.get(&req.label).map(str::to_string))
             .collect();
-        Ok(LabelValuesResponse {
-            values: values.into_iter().take(limit_of(req.limit)).collect(),
-            ..Default::default()
-        })
+        Ok(label_values_response(values, req.limit))
     }
 }

@@ -1,4 +1,4 @@
-//! The proxy's merge of per-store series streams (thanos.md §1 "Proxy"): a k-way merge by
+//! The proxy's merge of per-store series streams (Thanos' `pkg/store/proxy.go`): a k-way merge by
 //! labels (`labels.Compare`) over a binary heap, equal-label series from any inputs folded into
 //! one series with identical chunks dropped (same min/max time and per-aggregate hash, the
 //! xxhash64 of the data when `hash` is 0), and the partial-response strategy applied to input
@@ -36,23 +36,23 @@ impl Drop for AbortOnDrop {
 }
 
 /// The head series of one input, ordered by labels then input index (stable across inputs).
-struct Head {
+struct HeapEntry {
     series: Series,
     idx: usize,
 }
 
-impl PartialEq for Head {
+impl PartialEq for HeapEntry {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl Eq for HeapEntry {}
+impl PartialOrd for HeapEntry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head {
+impl Ord for HeapEntry {
     fn cmp(&self, other: &Self) -> Ordering {
         compare_labels(&self.series.labels, &other.series.labels).then(self.idx.cmp(&other.idx))
     }
@@ -60,7 +60,7 @@ impl Ord for Head {
 
 struct Merge {
     inputs: Vec<MergeInput>,
-    heap: BinaryHeap<Reverse<Head>>,
+    heap: BinaryHeap<Reverse<HeapEntry>>,
     out: VecDeque<SeriesResponse>,
     abort: bool,
     limit: usize,
@@ -99,7 +99,7 @@ impl Merge {
                 Ok(SeriesResponse {
                     result: Some(series_response::Result::Series(series)),
                 }) => {
-                    self.heap.push(Reverse(Head { series, idx }));
+                    self.heap.push(Reverse(HeapEntry { series, idx }));
                     return Ok(());
                 }
                 Ok(SeriesResponse {
@@ -126,7 +126,7 @@ impl Merge {
                         )));
                     }
                     if let Some(first) = b.series.into_iter().next() {
-                        self.heap.push(Reverse(Head { series: first, idx }));
+                        self.heap.push(Reverse(HeapEntry { series: first, idx }));
                         return Ok(());
                     }
                 }

@@ -1,4 +1,4 @@
-//! [`ProxyStore`]: one [`Store`] over many (thanos.md §1 "Proxy", §5 dedup step 1). Stores
+//! [`ProxyStore`]: one [`Store`] over many (Thanos' `pkg/store/proxy.go`). Stores
 //! whose cached time range misses the request or whose external label sets cannot match its
 //! matchers are skipped; the rest are asked concurrently; their label-sorted streams are k-way
 //! merged (see `merge`), equal-label series folded and identical chunks dropped.
@@ -19,8 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::client::unbatch;
 use crate::convert::{
-    compare_labels, label_sets_match, labels_from_pb, labels_to_pb, limit_of, matchers_from_pb,
-    strip_labels,
+    compare_labels, label_sets_match, labels_from_pb, labels_to_pb, matchers_from_pb, strip_labels,
 };
 use crate::error::StoreError;
 use crate::merge::{MergeInput, annotate, merge_inputs};
@@ -29,6 +28,7 @@ use crate::pb::thanos::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
     PartialResponseStrategy, Series, SeriesRequest, SeriesResponse, ZLabelSet, series_response,
 };
+use crate::serve::{label_names_response, label_values_response, label_values_wanted};
 use crate::store::{RequestContext, SeriesStream, Store};
 
 /// What the proxy knows about a store between `info` polls.
@@ -433,7 +433,7 @@ impl Store for ProxyStore {
         let matchers = matchers_from_pb(&req.matchers)?;
         let abort = is_abort(req.partial_response_disabled, req.partial_response_strategy);
         let selected = self.select(req.start, req.end, &matchers);
-        let (mut names, warnings) = self
+        let (names, warnings) = self
             .union_strings(&selected, abort, "LabelNames", |e| {
                 let req = req.clone();
                 async move {
@@ -442,13 +442,9 @@ impl Store for ProxyStore {
                 }
             })
             .await?;
-        for r in &req.without_replica_labels {
-            names.remove(r);
-        }
         Ok(LabelNamesResponse {
-            names: names.into_iter().take(limit_of(req.limit)).collect(),
             warnings,
-            hints: None,
+            ..label_names_response(names, &req)
         })
     }
 
@@ -457,12 +453,7 @@ impl Store for ProxyStore {
         ctx: &RequestContext,
         req: LabelValuesRequest,
     ) -> Result<LabelValuesResponse, StoreError> {
-        if req.label.is_empty() {
-            return Err(StoreError::InvalidArgument(
-                "label name parameter cannot be empty".to_string(),
-            ));
-        }
-        if req.without_replica_labels.contains(&req.label) {
+        if !label_values_wanted(&req)? {
             return Ok(LabelValuesResponse::default());
         }
         let matchers = matchers_from_pb(&req.matchers)?;
@@ -478,9 +469,8 @@ impl Store for ProxyStore {
             })
             .await?;
         Ok(LabelValuesResponse {
-            values: values.into_iter().take(limit_of(req.limit)).collect(),
             warnings,
-            hints: None,
+            ..label_values_response(values, req.limit)
         })
     }
 }

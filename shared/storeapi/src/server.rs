@@ -1,4 +1,4 @@
-//! Serves any [`Store`] over gRPC as the Thanos StoreAPI (thanos.md §1):
+//! Serves any [`Store`] over gRPC as the Thanos StoreAPI (Thanos' `pkg/store/storepb/rpc.proto`):
 //! `/thanos.Store/{Series,LabelNames,LabelValues,Info}` (legacy `Info` derived from the store's
 //! info) and `/thanos.info.Info/Info`. The tenant comes from the `thanos-tenant` metadata; stream
 //! errors become gRPC statuses; `response_batch_size > 1` packs series into `SeriesBatch` frames.
@@ -51,6 +51,12 @@ impl StoreServer {
         })
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX)
+    }
+
+    /// Both services as tonic routes (for `strata_runtime::Runner::serve_grpc`); add more
+    /// services to them with `add_service` (receive's `/thanos.WriteableStore/RemoteWrite`).
+    pub fn routes(&self) -> Routes {
+        Routes::new(self.store_service()).add_service(self.info_service())
     }
 }
 

@@ -1,7 +1,7 @@
-//! The `Store` trait: the one abstraction every data source implements (sidecar, receive,
-//! store gateway, ruler, the proxy, remote endpoints). It speaks the StoreAPI messages
-//! themselves (thanos.md §1), so an in-process store and a remote one are interchangeable
-//! without conversion.
+//! The `Store` trait: the one abstraction every data source implements (sidecar, receive, store
+//! gateway, ruler, the proxy, remote endpoints). It speaks the StoreAPI messages themselves
+//! (Thanos' `pkg/store/storepb/rpc.proto`), so an in-process store and a remote one are
+//! interchangeable without conversion.
 //!
 //! Contract (the Thanos server contract): `series` yields series sorted by labels (labels
 //! sorted by name) with external labels already applied; a series may span consecutive frames

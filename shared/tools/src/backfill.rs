@@ -29,8 +29,17 @@ pub struct BackfillOptions {
     pub block_duration_ms: i64,
     /// Where blocks are written before upload (a temp dir if None).
     pub tmp_dir: Option<PathBuf>,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Told about progress (the binary draws a bar from it); the library draws nothing.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// Receives a backfill's progress, e.g. to draw a progress bar.
+pub trait Progress: std::fmt::Debug + Send + Sync {
+    /// Called once the input is parsed, with the number of block ranges its samples span (the
+    /// most blocks the backfill can write).
+    fn start(&self, block_ranges: u64);
+    /// Called after each block has been uploaded (and its local copy removed).
+    fn block_uploaded(&self, meta: &BlockMeta);
 }
 
 impl Default for BackfillOptions {
@@ -39,7 +48,7 @@ impl Default for BackfillOptions {
             external_labels: BTreeMap::new(),
             block_duration_ms: DEFAULT_BLOCK_DURATION_MS,
             tmp_dir: None,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -238,7 +247,9 @@ pub async fn backfill(
         path: "temporary directory".to_string(),
         source: e,
     })?;
-    let bar = progress_bar(&set, &opts);
+    if let (Some(p), Some(n)) = (&opts.progress, block_ranges(&set, opts.block_duration_ms)) {
+        p.start(n);
+    }
     let handle = tokio::runtime::Handle::current();
     let blocks = tokio::task::block_in_place(|| {
         let mut blocks = Vec::new();
@@ -257,17 +268,14 @@ pub async fn backfill(
                 path: dir.display().to_string(),
                 source: e,
             })?;
-            if let Some(b) = &bar {
-                b.inc(1);
+            if let Some(p) = &opts.progress {
+                p.block_uploaded(&uploaded);
             }
             blocks.push(uploaded);
             Ok(())
         })?;
         Ok::<_, Error>(blocks)
     })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     Ok(BackfillReport {
         blocks,
         series,
@@ -275,19 +283,11 @@ pub async fn backfill(
     })
 }
 
-fn progress_bar(set: &SeriesSet, opts: &BackfillOptions) -> Option<indicatif::ProgressBar> {
-    if !opts.progress {
-        return None;
-    }
+/// How many block ranges of `block_duration_ms` the samples of `set` span.
+fn block_ranges(set: &SeriesSet, block_duration_ms: i64) -> Option<u64> {
     let (min, max) = set.time_range()?;
-    let width = opts.block_duration_ms.max(1);
+    let width = block_duration_ms.max(1);
     let ranges =
         (range_for_timestamp(max, width) - (range_for_timestamp(min, width) - width)) / width;
-    let bar = indicatif::ProgressBar::new(ranges as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} backfill [{bar:30}] {pos}/{len} block ranges ({elapsed})",
-    ) {
-        bar.set_style(style);
-    }
-    Some(bar)
+    Some(ranges as u64)
 }

@@ -1,6 +1,7 @@
-//! The Thanos downsampled aggregate chunk (chunk encoding byte 0xff, thanos.md §3): five slots
-//! in the order count, sum, min, max, counter; each slot is `uvarint(len)` followed, when
-//! `len > 0`, by one encoding byte and `len` bytes of chunk data. An absent slot has len 0.
+//! The Thanos downsampled aggregate chunk (chunk encoding byte 0xff,
+//! `pkg/compact/downsample/aggr.go`): five slots in the order count, sum, min, max, counter; each
+//! slot is `uvarint(len)` followed, when `len > 0`, by one encoding byte and `len` bytes of chunk
+//! data. An absent slot has len 0.
 
 use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, Encbuf};

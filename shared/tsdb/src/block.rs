@@ -1,6 +1,7 @@
-//! Writing and reading whole blocks in a local directory (prometheus-formats.md §1): chunks
-//! stream to `chunks/` as series are added, the index and then `meta.json` are written at the
-//! end into `<ULID>.tmp-for-creation`, which is renamed to `<ULID>` only when complete.
+//! Writing and reading whole blocks in a local directory, as Prometheus' `LeveledCompactor.write`
+//! (`tsdb/compact.go`) writes them: chunks stream to `chunks/` as series are added, the index and
+//! then `meta.json` are written at the end into `<ULID>.tmp-for-creation`, which is renamed to
+//! `<ULID>` only when complete.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,21 @@ use crate::{DEFAULT_BLOCK_DURATION_MS, Error, Result, range_for_timestamp};
 
 /// Suffix of a block directory being written.
 pub const TMP_FOR_CREATION: &str = ".tmp-for-creation";
+
+/// An already encoded chunk for [`BlockWriter::add_series_chunks`].
+#[derive(Debug, Clone, Copy)]
+pub struct EncodedChunk<'a> {
+    /// Timestamp of its first sample (ms).
+    pub min_time: i64,
+    /// Timestamp of its last sample (ms, inclusive).
+    pub max_time: i64,
+    /// How `data` is encoded.
+    pub encoding: Encoding,
+    /// The chunk bytes, without the segment's length, encoding and CRC framing.
+    pub data: &'a [u8],
+    /// Samples in the chunk (counted into meta.json's stats).
+    pub samples: u64,
+}
 
 /// Writes one block: series in label order, each with its samples or pre-encoded chunks.
 #[derive(Debug)]
@@ -145,17 +161,20 @@ impl BlockWriter {
         })
     }
 
-    /// Add a series from already encoded chunks `(min_time, max_time, encoding, data, samples)`,
-    /// sorted by time and non-overlapping (e.g. copied from another block).
-    pub fn add_series_chunks(
-        &mut self,
-        labels: Labels,
-        chunks: &[(i64, i64, Encoding, &[u8], u64)],
-    ) -> Result<()> {
+    /// Add a series from already encoded chunks, sorted by time and non-overlapping (e.g.
+    /// copied from another block).
+    pub fn add_series_chunks(&mut self, labels: Labels, chunks: &[EncodedChunk<'_>]) -> Result<()> {
         self.check_order(&labels)?;
         let mut metas = Vec::with_capacity(chunks.len());
         let mut prev_max = i64::MIN;
-        for &(min_time, max_time, enc, data, samples) in chunks {
+        for &EncodedChunk {
+            min_time,
+            max_time,
+            encoding: enc,
+            data,
+            samples,
+        } in chunks
+        {
             if min_time > max_time || (!metas.is_empty() && min_time <= prev_max) {
                 return Err(Error::InvalidInput(format!(
                     "chunks of {labels} overlap or are out of order at {min_time}"

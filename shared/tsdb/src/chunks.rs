@@ -1,6 +1,7 @@
-//! Chunk segment files `<block>/chunks/NNNNNN` (prometheus-formats.md §3): an 8-byte header
-//! (BE32 magic 0x85BD40DD, version 1, 3 zero bytes), then chunks as `uvarint len | encoding byte |
-//! data | BE32 CRC32C(encoding + data)`. A chunk reference is `segment_index << 32 | offset`.
+//! Chunk segment files `<block>/chunks/NNNNNN` (Prometheus `tsdb/docs/format/chunks.md`): an
+//! 8-byte header (BE32 magic 0x85BD40DD, version 1, 3 zero bytes), then chunks as
+//! `uvarint len | encoding byte | data | BE32 CRC32C(encoding + data)`. A chunk reference is
+//! `segment_index << 32 | offset`.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

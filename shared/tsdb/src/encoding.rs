@@ -1,6 +1,7 @@
 //! Byte-level building blocks shared by every section of the block format: big-endian fixed
 //! integers, Go-compatible uvarint/varint (zig-zag), uvarint-prefixed strings and CRC32-Castagnoli
-//! (prometheus-formats.md §0). `Decbuf` never panics: reading past the end is an error.
+//! (Prometheus `tsdb/encoding/encoding.go`). `Decbuf` never panics: reading past the end is an
+//! error.
 
 use crate::{Error, Result};
 

@@ -1,7 +1,7 @@
 //! `meta.json` (Prometheus block meta, version 1) with the Thanos `thanos` section, and the Thanos
-//! marker files (`deletion-mark.json`, `no-compact-mark.json`, `no-downsample-mark.json`).
-//! Follows prometheus-formats.md §1 and thanos.md §2; unknown Thanos fields are kept verbatim so a
-//! meta.json read and written back loses nothing.
+//! marker files (`deletion-mark.json`, `no-compact-mark.json`, `no-downsample-mark.json`). Follows
+//! Prometheus' `tsdb/block.go` and Thanos' `pkg/block/metadata/meta.go`; unknown Thanos fields are
+//! kept verbatim so a meta.json read and written back loses nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -249,7 +249,8 @@ pub struct NoCompactMark {
     pub details: String,
     /// Unix seconds.
     pub no_compact_time: i64,
-    /// `manual`, `index-size-exceeding`, `block-index-out-of-order-chunk`, `downsample-vertical-compaction`.
+    /// `manual`, `index-size-exceeding`, `block-index-out-of-order-chunk`,
+    /// `downsample-vertical-compaction`.
     pub reason: String,
 }
 

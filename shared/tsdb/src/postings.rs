@@ -1,6 +1,7 @@
-//! Set operations on postings lists: strictly increasing `u32` series refs as stored in an index
-//! v2 postings list (prometheus-formats.md §2.4). Intersection gallops when the sizes are skewed,
-//! union merges any number of lists (k-way), and difference removes one list from another.
+//! Set operations on postings lists: strictly increasing `u32` series refs as stored in an index v2
+//! postings list (Prometheus `tsdb/docs/format/index.md`, "Postings"). Intersection gallops when
+//! the sizes are skewed, union merges any number of lists (k-way), and difference removes one list
+//! from another.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,4 +1,4 @@
-//! The tombstones file of a block (prometheus-formats.md §5; Prometheus
+//! The tombstones file of a block (Prometheus `tsdb/docs/format/tombstones.md`,
 //! `tsdb/tombstones/tombstones.go`): deleted time intervals per series. A missing file means no
 //! tombstones; intervals are closed and merged per series when read.
 

@@ -5,7 +5,12 @@
 //! - [`parse_duration`]: the lenient form Thanos' Go `time.Duration` settings take as well
 //!   (fractions, `ns us µs ms s m h`, plus `d w y`);
 //! - [`parse_bytes`]: Thanos `model.Bytes` sizes ("250MB", "1GiB", base 2);
-//! - serde wrappers for YAML: [`PromDuration`], [`DurationValue`], [`ByteSize`].
+//! - serde wrappers for YAML: [`PromDuration`], [`DurationValue`], [`ByteSize`];
+//! - [`time`]: RFC 3339 parsing and formatting and UTC calendar fields, on `chrono`;
+//! - [`yaml`]: the Thanos `{type, config}` YAML document (objstore and cache configs).
+
+pub mod time;
+pub mod yaml;
 
 use std::fmt;
 use std::time::Duration;

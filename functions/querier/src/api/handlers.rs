@@ -588,9 +588,20 @@ pub(crate) async fn status_config() -> ApiResult {
     Ok(Success::data("{\"yaml\":\"\"}"))
 }
 
-/// `GET /api/v1/status/flags`.
-pub(crate) async fn status_flags() -> ApiResult {
-    Ok(Success::data("{}"))
+/// `GET /api/v1/status/flags`: every flag's effective value (after defaults and `STRATA_*`
+/// environment variables), by flag name, as Prometheus and Thanos show theirs.
+pub(crate) async fn status_flags(State(q): State<Arc<Querier>>) -> ApiResult {
+    let mut data = String::from("{");
+    for (i, (name, value)) in q.config.flags.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        json::write_str(&mut data, name, json::Escape::Html);
+        data.push(':');
+        json::write_str(&mut data, value, json::Escape::Html);
+    }
+    data.push('}');
+    Ok(Success::data(data))
 }
 
 /// `GET /api/v1/stores` (Thanos): the endpoints grouped by component type, each as

@@ -207,49 +207,7 @@ pub(crate) fn write_query_data(out: &mut String, value: &QueryValue) {
 }
 
 /// Go's `time.Time` JSON form (RFC 3339 with nanoseconds, trailing zeros trimmed), in UTC.
-pub(crate) fn rfc3339_nano(t: std::time::SystemTime) -> String {
-    let (secs, nanos) = match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
-        Err(e) => {
-            let d = e.duration();
-            let (s, n) = (d.as_secs() as i64, d.subsec_nanos());
-            if n == 0 {
-                (-s, 0)
-            } else {
-                (-s - 1, 1_000_000_000 - n)
-            }
-        }
-    };
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub(crate) use strata_units::time::format_rfc3339_nanos as rfc3339_nano;
 
 /// A JSON array of strings (label names, label values).
 pub(crate) fn write_str_array(out: &mut String, items: &[String]) {
@@ -377,16 +335,6 @@ mod tests {
         s.clear();
         write_str(&mut s, "\u{8}\u{c}<", Escape::GoStd);
         assert_eq!(s, "\"\\b\\f\\u003c\"");
-    }
-
-    #[test]
-    fn times_as_go_json() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let t = UNIX_EPOCH + Duration::new(1_435_781_451, 781_000_000);
-        assert_eq!(rfc3339_nano(t), "2015-07-01T20:10:51.781Z");
-        assert_eq!(rfc3339_nano(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = UNIX_EPOCH + Duration::new(951_782_400, 5);
-        assert_eq!(rfc3339_nano(t), "2000-02-29T00:00:00.000000005Z");
     }
 
     #[test]

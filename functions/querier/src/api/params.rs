@@ -134,7 +134,7 @@ pub(crate) fn parse_time(s: &str) -> Result<Nanos, String> {
         let ns = (frac * 1e9) as i64;
         return Ok(i128::from(secs as i64) * NS_PER_S + i128::from(ns));
     }
-    if let Some(t) = parse_rfc3339(s) {
+    if let Some(t) = strata_units::time::parse_rfc3339_nanos(s) {
         return Ok(t);
     }
     match s {
@@ -313,83 +313,6 @@ pub(crate) fn unescape_label_name(name: &str) -> String {
         }
     }
     out
-}
-
-/// RFC 3339 with optional fraction (Go's `time.RFC3339Nano` layout), in ns.
-fn parse_rfc3339(s: &str) -> Option<Nanos> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = b.get(from..from + len)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
-    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
-    let year = num(0, 4)?;
-    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
-        return None;
-    }
-    let (month, day) = (num(5, 2)?, num(8, 2)?);
-    let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || min > 59
-        || sec > 59
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos: i64 = 0;
-    if sep(i, b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let digits = &s[start..i];
-        if digits.is_empty() || digits.len() > 9 {
-            return None;
-        }
-        nanos = digits.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
-    }
-    let offset_s: i64 = match b.get(i) {
-        Some(b'Z') if i + 1 == b.len() => 0,
-        Some(c @ (b'+' | b'-')) if i + 6 == b.len() && sep(i + 3, b':') => {
-            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let off = h * 3600 + m * 60;
-            if *c == b'-' { -off } else { off }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_s;
-    Some(i128::from(secs) * NS_PER_S + i128::from(nanos))
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -13,11 +13,12 @@ use strata_tsdb::chunks::{ParsedChunk, SEGMENT_HEADER_SIZE, parse_chunk, split_r
 use super::{BucketBlock, FetchedChunk};
 use crate::cache_keys;
 use crate::error::GatewayError;
-use crate::fetch::ObjectFile;
 use crate::metrics::add;
+use strata_objstore::ObjectRange;
+use strata_tsdb::range::RangeSource;
 
 impl BucketBlock {
-    fn segment(&self, seg: usize) -> TsdbResult<&ObjectFile> {
+    fn segment(&self, seg: usize) -> TsdbResult<&ObjectRange> {
         self.segments
             .get(seg)
             .ok_or_else(|| strata_tsdb::Error::Corrupted {

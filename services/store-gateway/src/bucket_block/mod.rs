@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
 use strata_cache::Cache;
-use strata_objstore::block_path;
+use strata_objstore::{ObjectRange, block_path};
 use strata_tsdb::Labels;
 use strata_tsdb::chunkenc::Encoding;
 use strata_tsdb::chunks::{SEGMENT_HEADER_SIZE, segment_name};
@@ -21,12 +21,13 @@ use strata_tsdb::index::{
 };
 use strata_tsdb::matchers::Matcher;
 use strata_tsdb::meta::{BlockMeta, CHUNKS_DIRNAME, INDEX_FILENAME};
+use strata_tsdb::range::RangeSource;
 use ulid::Ulid;
 
 use crate::cache_keys;
 use crate::config::{FetchConfig, GatewayConfig};
 use crate::error::GatewayError;
-use crate::fetch::{Coalesce, ObjectFile};
+use crate::fetch::{Coalesce, read_coalesced};
 use crate::index_header::IndexHeader;
 use crate::metrics::{Metrics, add, inc};
 use crate::postings::{self, Key};
@@ -58,8 +59,8 @@ pub struct BucketBlock {
     id: Ulid,
     ext: Labels,
     header: IndexHeader,
-    index: ObjectFile,
-    segments: Vec<ObjectFile>,
+    index: ObjectRange,
+    segments: Vec<ObjectRange>,
     fetch: FetchConfig,
     index_cache: Option<Arc<dyn Cache>>,
     chunk_cache: Option<Arc<dyn Cache>>,
@@ -170,17 +171,17 @@ impl BucketBlock {
                 ),
             ));
         }
-        let segments: Vec<ObjectFile> = found
+        let segments: Vec<ObjectRange> = found
             .iter()
             .map(|(name, size)| {
-                ObjectFile::new(
+                ObjectRange::new(
                     Arc::clone(&store),
                     block_path(id, &format!("{CHUNKS_DIRNAME}/{name}")),
                     *size,
                 )
             })
             .collect();
-        let index = ObjectFile::new(Arc::clone(&store), index_path, index_size);
+        let index = ObjectRange::new(Arc::clone(&store), index_path, index_size);
         let dir = cfg.data_dir.join(id.to_string());
         let (header, built) = IndexHeader::load_or_build(&dir, &index)
             .await
@@ -283,7 +284,7 @@ impl BucketBlock {
     /// and bytes under that kind.
     pub(crate) async fn fetch_ranges(
         &self,
-        file: &ObjectFile,
+        file: &ObjectRange,
         ranges: &[Range<u64>],
         kind: Fetch,
     ) -> Result<Vec<Bytes>, GatewayError> {
@@ -304,10 +305,14 @@ impl BucketBlock {
                 &self.metrics.chunk_bytes_fetched,
             ),
         };
-        let (bodies, stats) = file
-            .read_coalesced(ranges, self.coalesce(min_gap), self.fetch.get_concurrency)
-            .await
-            .map_err(|e| self.err(e))?;
+        let (bodies, stats) = read_coalesced(
+            file,
+            ranges,
+            self.coalesce(min_gap),
+            self.fetch.get_concurrency,
+        )
+        .await
+        .map_err(|e| self.err(e))?;
         add(gets, stats.gets);
         add(bytes, stats.bytes);
         Ok(bodies)

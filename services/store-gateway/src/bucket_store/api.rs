@@ -6,16 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
+use strata_storeapi::convert::matchers_from_pb;
 use strata_storeapi::pb::thanos::info::{InfoResponse, StoreInfo, TsdbInfo};
 use strata_storeapi::pb::thanos::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse, Series,
     SeriesBatch, SeriesRequest, SeriesResponse, ZLabelSet, series_response,
 };
+use strata_storeapi::serve::{label_names_response, label_values_response, label_values_wanted};
 use strata_storeapi::{RequestContext, SeriesStream, Store, StoreError};
 use strata_tsdb::Labels;
 use tokio::sync::mpsc;
 
-use super::{BucketStore, convert_matchers, to_pb_labels};
+use super::{BucketStore, to_pb_labels};
 use crate::downsample::requested_aggrs;
 use crate::error::GatewayError;
 use crate::merge::Merger;
@@ -92,7 +94,7 @@ impl Store for BucketStore {
                 "no matchers specified".to_string(),
             ));
         }
-        let matchers = convert_matchers(&req.matchers)?;
+        let matchers = matchers_from_pb(&req.matchers)?;
         inc(&self.metrics.series_requests);
         let (mint, maxt) = self.time_range(req.min_time, req.max_time);
         if mint > maxt {
@@ -182,7 +184,7 @@ impl Store for BucketStore {
         _ctx: &RequestContext,
         req: LabelNamesRequest,
     ) -> Result<LabelNamesResponse, StoreError> {
-        let matchers = convert_matchers(&req.matchers)?;
+        let matchers = matchers_from_pb(&req.matchers)?;
         let (start, end) = label_range(req.start, req.end);
         let (mint, maxt) = self.time_range(start, end);
         let selected = self.select(&matchers, mint, maxt, None);
@@ -210,17 +212,7 @@ impl Store for BucketStore {
             }
         })
         .await?;
-        let mut names: Vec<String> = names
-            .into_iter()
-            .filter(|n| !req.without_replica_labels.contains(n))
-            .collect();
-        if let Some(l) = usize::try_from(req.limit).ok().filter(|l| *l > 0) {
-            names.truncate(l);
-        }
-        Ok(LabelNamesResponse {
-            names,
-            ..Default::default()
-        })
+        Ok(label_names_response(names, &req))
     }
 
     async fn label_values(
@@ -228,14 +220,10 @@ impl Store for BucketStore {
         _ctx: &RequestContext,
         req: LabelValuesRequest,
     ) -> Result<LabelValuesResponse, StoreError> {
-        if req.label.is_empty() {
-            return Err(StoreError::InvalidArgument("label name is empty".into()));
-        }
-        if req.without_replica_labels.contains(&req.label) {
-            // A replica label does not exist for this request.
+        if !label_values_wanted(&req)? {
             return Ok(LabelValuesResponse::default());
         }
-        let matchers = convert_matchers(&req.matchers)?;
+        let matchers = matchers_from_pb(&req.matchers)?;
         let (start, end) = label_range(req.start, req.end);
         let (mint, maxt) = self.time_range(start, end);
         let selected = self.select(&matchers, mint, maxt, None);
@@ -266,13 +254,6 @@ impl Store for BucketStore {
             }
         })
         .await?;
-        let mut values: Vec<String> = values.into_iter().collect();
-        if let Some(l) = usize::try_from(req.limit).ok().filter(|l| *l > 0) {
-            values.truncate(l);
-        }
-        Ok(LabelValuesResponse {
-            values,
-            ..Default::default()
-        })
+        Ok(label_values_response(values, req.limit))
     }
 }

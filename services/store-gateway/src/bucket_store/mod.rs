@@ -12,10 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use strata_objstore::{list_block_metas, read_marker};
-use strata_storeapi::StoreError;
-use strata_storeapi::pb::thanos::{Label as PbLabel, LabelMatcher, label_matcher};
+use strata_storeapi::pb::thanos::Label as PbLabel;
 use strata_tsdb::Labels;
-use strata_tsdb::matchers::{MatchType, Matcher};
+use strata_tsdb::matchers::Matcher;
 use strata_tsdb::meta::{BlockMeta, DeletionMark};
 use ulid::Ulid;
 
@@ -87,28 +86,6 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-/// StoreAPI matchers to tsdb matchers; a bad regex or type is `InvalidArgument`.
-pub(crate) fn convert_matchers(ms: &[LabelMatcher]) -> Result<Vec<Matcher>, StoreError> {
-    ms.iter()
-        .map(|m| {
-            let kind = match label_matcher::Type::try_from(m.r#type) {
-                Ok(label_matcher::Type::Eq) => MatchType::Equal,
-                Ok(label_matcher::Type::Neq) => MatchType::NotEqual,
-                Ok(label_matcher::Type::Re) => MatchType::Regex,
-                Ok(label_matcher::Type::Nre) => MatchType::NotRegex,
-                Err(_) => {
-                    return Err(StoreError::InvalidArgument(format!(
-                        "unknown matcher type {}",
-                        m.r#type
-                    )));
-                }
-            };
-            Matcher::new(kind, m.name.clone(), m.value.clone())
-                .map_err(|e| StoreError::InvalidArgument(e.to_string()))
-        })
-        .collect()
 }
 
 fn to_pb_labels(l: Labels) -> Vec<PbLabel> {

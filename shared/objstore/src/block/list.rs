@@ -1,6 +1,7 @@
-//! Listing the blocks of a bucket (Thanos meta fetcher semantics, thanos.md §2): top-level ULID
-//! directories, meta.json fetched concurrently, sorted into good metas, partial uploads (no
-//! meta.json) and corrupted metas. Non-ULID top-level entries (debug/, thanos/, ...) are ignored.
+//! Listing the blocks of a bucket (Thanos' meta fetcher semantics, `pkg/block/fetcher.go`):
+//! top-level ULID directories, meta.json fetched concurrently, sorted into good metas, partial
+//! uploads (no meta.json) and corrupted metas. Non-ULID top-level entries (debug/, thanos/, ...)
+//! are ignored.
 
 use std::collections::BTreeMap;
 

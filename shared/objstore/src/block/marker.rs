@@ -1,5 +1,5 @@
 //! Block marker files in the bucket (`deletion-mark.json`, `no-compact-mark.json`,
-//! `no-downsample-mark.json`; thanos.md §2 "Markers", version 1).
+//! `no-downsample-mark.json`; Thanos' `pkg/block/metadata/markers.go`, version 1).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,5 +1,5 @@
-//! Blocks in a bucket with Thanos semantics (thanos.md §2): upload (chunks, index, tombstones,
-//! then meta.json LAST, with `thanos.files` filled), download, delete (meta.json first,
+//! Blocks in a bucket with Thanos semantics (`pkg/block/block.go`): upload (chunks, index,
+//! tombstones, then meta.json LAST, with `thanos.files` filled), download, delete (meta.json first,
 //! deletion-mark.json last), listing of metas, and marker files.
 
 mod list;

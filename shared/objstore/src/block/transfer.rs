@@ -1,5 +1,5 @@
 //! Block upload and download between a local block directory and a bucket, following Thanos'
-//! `block.Upload` / `block.Download` order (thanos.md §2): chunks, index, tombstones, then
+//! `block.Upload` / `block.Download` order (`pkg/block/block.go`): chunks, index, tombstones, then
 //! meta.json last, so a block without meta.json is always a partial upload.
 
 use std::path::{Path as FsPath, PathBuf};

@@ -1,5 +1,5 @@
-//! The FILESYSTEM, GCS and AZURE objstore `config` blocks (thanos.md §12, key names as in
-//! thanos-io/objstore) and how each becomes an object_store client.
+//! The FILESYSTEM, GCS and AZURE objstore `config` blocks (key names as in thanos-io/objstore
+//! `providers/{filesystem,gcs,azure}`) and how each becomes an object_store client.
 //!
 //! Keys accepted but ignored (logged at debug level): GCS `use_grpc`, `grpc_conn_pool_size`,
 //! `chunk_size_bytes`; AZURE `storage_create_container`, `reader_config`, `pipeline_config`,

@@ -1,4 +1,4 @@
-//! The Thanos `http_config` block (objstore `exthttp.HTTPConfig`, thanos.md §12) mapped onto
+//! The Thanos `http_config` block (thanos-io/objstore `exthttp.HTTPConfig`) mapped onto
 //! object_store's `ClientOptions` (durations are Prometheus-style, parsed by strata-units).
 //!
 //! What object_store can express is mapped; the rest is accepted and logged at debug level:

@@ -1,9 +1,9 @@
-//! Thanos objstore YAML (`type`, `config`, `prefix`; thanos.md §12) parsed with serde-saphyr into
-//! a typed config per provider, and built into one `Arc<dyn ObjectStore>`.
+//! Thanos objstore YAML (`type`, `config`, `prefix`; thanos-io/objstore `client/factory.go`) parsed
+//! with serde-saphyr into a typed config per provider, and built into one `Arc<dyn ObjectStore>`.
 //!
-//! Parsing is two-pass so that errors point at the right place: the envelope is read first to
-//! learn `type`, then the whole document again with the provider's typed `config` (unknown keys
-//! are rejected by name). Supported types: FILESYSTEM, MEMORY, S3, COS, ALIYUNOSS, GCS, AZURE.
+//! Parsing is two-pass ([`TypedDocument`], shared with the cache YAML) so that errors point at
+//! the right place: the envelope is read first to learn `type`, then the provider's typed
+//! `config` (unknown keys are rejected by name). Supported types: FILESYSTEM, MEMORY, S3, COS, ALIYUNOSS, GCS, AZURE.
 //! The `type` is matched case-insensitively, as Thanos does.
 
 mod cloud;
@@ -19,7 +19,8 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::prefix::PrefixStore;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
+use strata_units::yaml::TypedDocument;
 
 pub use cloud::{AzureConfig, FilesystemConfig, GcsConfig};
 pub use http::{DEFAULT_REQUEST_TIMEOUT, HttpConfig, PromDuration, TlsConfig};
@@ -76,39 +77,16 @@ pub struct BucketConfig {
     pub prefix: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    config: Option<IgnoredAny>,
-    #[serde(default)]
+/// The keys of an objstore document beside `type` and `config`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Extra {
     prefix: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Typed<C> {
-    #[serde(rename = "type")]
-    #[allow(dead_code)]
-    kind: IgnoredAny,
-    #[serde(default = "Option::default")]
-    config: Option<C>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    prefix: Option<IgnoredAny>,
-}
-
-fn yaml_error(what: &str, e: &serde_saphyr::Error) -> Error {
-    Error::config(format!("{what}: {}", e.without_snippet()))
-}
-
-fn typed<C: DeserializeOwned + Default>(yaml: &str, kind: &str) -> Result<C> {
-    let t: Typed<C> =
-        serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&format!("{kind} config"), &e))?;
-    Ok(t.config.unwrap_or_default())
+/// The document's `config` typed for `kind`.
+fn typed<C: DeserializeOwned + Default>(doc: &TypedDocument<'_, Extra>, kind: &str) -> Result<C> {
+    doc.config(kind).map_err(Error::config)
 }
 
 /// "`<TYPE>` config: missing required key `<key>`".
@@ -137,30 +115,21 @@ pub(crate) fn ignored(provider: &str, key: &str) {
 impl BucketConfig {
     /// Parse an objstore YAML document.
     pub fn from_yaml(yaml: &str) -> Result<Self> {
-        if yaml.trim().is_empty() {
-            return Err(Error::config("objstore config: empty document"));
-        }
-        let env: Envelope =
-            serde_saphyr::from_str(yaml).map_err(|e| yaml_error("objstore config", &e))?;
-        let kind = env.kind.unwrap_or_default();
-        if kind.trim().is_empty() {
-            return Err(Error::config(format!(
-                "objstore config: missing required key `type` (one of {})",
-                SUPPORTED_TYPES.join(", ")
-            )));
-        }
-        let upper = kind.trim().to_ascii_uppercase();
+        let doc: TypedDocument<'_, Extra> =
+            TypedDocument::parse(yaml, "objstore config", SUPPORTED_TYPES, &["prefix"])
+                .map_err(Error::config)?;
+        let (kind, upper) = (doc.kind(), doc.kind_upper());
         let provider = match upper.as_str() {
-            "FILESYSTEM" => ProviderConfig::Filesystem(typed(yaml, "FILESYSTEM")?),
+            "FILESYSTEM" => ProviderConfig::Filesystem(typed(&doc, "FILESYSTEM")?),
             "MEMORY" => {
-                typed::<IgnoredMemory>(yaml, "MEMORY")?;
+                typed::<IgnoredMemory>(&doc, "MEMORY")?;
                 ProviderConfig::Memory
             }
-            "S3" => ProviderConfig::S3(typed(yaml, "S3")?),
-            "COS" => ProviderConfig::Cos(typed(yaml, "COS")?),
-            "ALIYUNOSS" => ProviderConfig::AliyunOss(typed(yaml, "ALIYUNOSS")?),
-            "GCS" => ProviderConfig::Gcs(typed(yaml, "GCS")?),
-            "AZURE" => ProviderConfig::Azure(typed(yaml, "AZURE")?),
+            "S3" => ProviderConfig::S3(typed(&doc, "S3")?),
+            "COS" => ProviderConfig::Cos(typed(&doc, "COS")?),
+            "ALIYUNOSS" => ProviderConfig::AliyunOss(typed(&doc, "ALIYUNOSS")?),
+            "GCS" => ProviderConfig::Gcs(typed(&doc, "GCS")?),
+            "AZURE" => ProviderConfig::Azure(typed(&doc, "AZURE")?),
             other => {
                 let why = if KNOWN_UNSUPPORTED.contains(&other) {
                     "is not supported by strata"
@@ -175,7 +144,7 @@ impl BucketConfig {
         };
         Ok(BucketConfig {
             provider,
-            prefix: env.prefix.unwrap_or_default(),
+            prefix: doc.extra.prefix.unwrap_or_default(),
         })
     }
 
@@ -185,21 +154,6 @@ impl BucketConfig {
             Error::config(format!("objstore config: reading {}: {e}", path.display()))
         })?;
         Self::from_yaml(&text)
-    }
-
-    /// Resolve the Thanos flag pair `--objstore.config-file` / `--objstore.config`: at most one
-    /// may be set; `None` when neither is.
-    pub fn from_flags(file: Option<&Path>, inline: Option<&str>) -> Result<Option<Self>> {
-        let inline = inline.filter(|s| !s.trim().is_empty());
-        let file = file.filter(|p| !p.as_os_str().is_empty());
-        match (file, inline) {
-            (Some(_), Some(_)) => Err(Error::config(
-                "objstore config: both --objstore.config-file and --objstore.config are set; use one",
-            )),
-            (Some(p), None) => Self::from_file(p).map(Some),
-            (None, Some(s)) => Self::from_yaml(s).map(Some),
-            (None, None) => Ok(None),
-        }
     }
 
     /// Multipart part size for uploads: S3 `part_size`, else 64 MiB.

@@ -1,5 +1,5 @@
 //! S3 and the S3-compatible providers (Tencent COS, Aliyun OSS): their Thanos objstore `config`
-//! blocks (thanos.md §12, key names as in thanos-io/objstore) and how each becomes an
+//! blocks (key names as in thanos-io/objstore `providers/{s3,cos,oss}`) and how each becomes an
 //! object_store `AmazonS3`.
 //!
 //! Keys accepted but ignored (no object_store equivalent, logged at debug level): S3

@@ -487,28 +487,10 @@ fn azure_builds_offline() {
 fn flags_and_files() {
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(b"type: MEMORY\n").unwrap();
-    let c = BucketConfig::from_flags(Some(f.path()), None)
-        .unwrap()
-        .unwrap();
+    // The flag pair (file or inline, not both) is strata_runtime::cli::ObjstoreFlags'.
+    let c = BucketConfig::from_file(f.path()).unwrap();
     assert_eq!(c.provider, ProviderConfig::Memory);
     from_file(f.path()).unwrap();
-    let c = BucketConfig::from_flags(None, Some("type: MEMORY"))
-        .unwrap()
-        .unwrap();
-    assert_eq!(c.provider, ProviderConfig::Memory);
-    assert!(BucketConfig::from_flags(None, None).unwrap().is_none());
-    assert!(
-        BucketConfig::from_flags(None, Some("  "))
-            .unwrap()
-            .is_none()
-    );
-    let e = BucketConfig::from_flags(Some(f.path()), Some("type: MEMORY"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("both --objstore.config-file and --objstore.config are set"),
-        "{e}"
-    );
     let e = BucketConfig::from_file(std::path::Path::new("/nonexistent/objstore.yml"))
         .unwrap_err()
         .to_string();

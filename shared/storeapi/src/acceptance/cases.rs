@@ -1,5 +1,6 @@
-//! The Series acceptance cases (thanos.md §1 server contract), grouped by data set: matchers of
-//! all four types, empty results, errors, external labels, skip_chunks, limits, time clipping.
+//! The Series acceptance cases (the server contract of Thanos' `pkg/store/storepb/rpc.proto`),
+//! grouped by data set: matchers of all four types, empty results, errors, external labels,
+//! skip_chunks, limits, time clipping.
 
 use super::group::{ALL, DAY, Group, HOUR, Input, MIN, T0, out, samples};
 use super::{Feature, Report, StoreFactory, eq, ls, neq, nre, re, series_req};

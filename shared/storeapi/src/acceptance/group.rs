@@ -1,4 +1,4 @@
-//! The acceptance suite's case runner (thanos.md §1 server contract): a `Group` is one data set
+//! The acceptance suite's case runner (the StoreAPI server contract): a `Group` is one data set
 //! in a store built by the factory, with named Series and label calls checked against it.
 
 use std::collections::BTreeMap;

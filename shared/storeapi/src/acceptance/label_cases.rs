@@ -1,5 +1,6 @@
-//! The label API acceptance cases (thanos.md §1): LabelNames and LabelValues with and without
-//! matchers (series and external labels), time ranges, replica labels and limits.
+//! The label API acceptance cases (Thanos' `pkg/store/acceptance_test.go`): LabelNames and
+//! LabelValues with and without matchers (series and external labels), time ranges, replica labels
+//! and limits.
 
 use super::group::{ALL, DAY, Group, Input, T0, samples};
 use super::{Feature, REPLICA, Report, StoreFactory, eq, ls, neq, re};

@@ -1,8 +1,8 @@
-//! The StoreAPI acceptance suite every [`Store`] implementation runs in its own tests: one set
-//! of black-box cases over the server contract of thanos.md §1 (matchers of all four types,
-//! empty results, time clipping, external labels overriding and filtering, `skip_chunks`, the
-//! label APIs with matchers and time ranges, limits, sorted output, exact samples). Strata's own
-//! cases, in the spirit of Thanos' `pkg/store/acceptance_test.go`.
+//! The StoreAPI acceptance suite every [`Store`] implementation runs in its own tests: one set of
+//! black-box cases over the server contract of Thanos' `pkg/store/storepb/rpc.proto` (matchers of
+//! all four types, empty results, time clipping, external labels overriding and filtering,
+//! `skip_chunks`, the label APIs with matchers and time ranges, limits, sorted output, exact
+//! samples). Strata's own cases, in the spirit of Thanos' `pkg/store/acceptance_test.go`.
 //!
 //! Every request carries `without_replica_labels: ["replica"]` (as Thanos' suite does), so a
 //! factory may put replicas behind a proxy with a `replica` external label. Failures are

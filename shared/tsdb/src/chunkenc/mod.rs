@@ -1,5 +1,5 @@
 //! Chunk encodings (Prometheus `tsdb/chunkenc`): the encoding byte, the exact XOR float chunk
-//! (prometheus-formats.md §4) and the bit stream beneath it.
+//! (`xor.go`) and the bit stream beneath it (`bstream.go`).
 
 mod bstream;
 mod xor;

@@ -1,4 +1,4 @@
-//! The XOR float chunk, bit-exact with Prometheus (prometheus-formats.md §4.2): a BE16 sample
+//! The XOR float chunk, bit-exact with Prometheus' `tsdb/chunkenc/xor.go`: a BE16 sample
 //! count, the first timestamp as a varint and value as 64 raw bits, the second timestamp as a
 //! uvarint delta, then delta-of-delta timestamps (0 / 10+14 / 110+17 / 1110+20 / 1111+64 bits) and
 //! Gorilla XOR values with a leading/trailing-zero window.

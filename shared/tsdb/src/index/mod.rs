@@ -1,4 +1,4 @@
-//! The index file, format v2 (prometheus-formats.md §2; Prometheus `tsdb/index/index.go`):
+//! The index file, format v2 (Prometheus `tsdb/docs/format/index.md`, `tsdb/index/index.go`):
 //! a streaming [`IndexWriter`], an [`IndexReader`] over any [`crate::range::RangeSource`] that only
 //! issues ranged reads, the pure slice decoders of every section (for callers that do their own
 //! reads, e.g. the store gateway), and [`verify_index`] which walks a whole index.

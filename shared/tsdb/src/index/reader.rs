@@ -1,6 +1,6 @@
-//! The index v2 reader (prometheus-formats.md §2) over any [`RangeSource`]: opening reads the
-//! header, TOC, symbol table and postings offset table with ranged reads; postings lists and
-//! series entries are then fetched by range on demand. Versions 2 and 3 are read, 1 is refused.
+//! The index v2 reader (Prometheus `tsdb/docs/format/index.md`) over any [`RangeSource`]: opening
+//! reads the header, TOC, symbol table and postings offset table with ranged reads; postings lists
+//! and series entries are then fetched by range on demand. Versions 2 and 3 are read, 1 is refused.
 
 use std::collections::HashSet;
 use std::ops::Range;

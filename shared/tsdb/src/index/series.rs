@@ -1,5 +1,6 @@
-//! Series entries of the index series section (prometheus-formats.md §2.3): a uvarint length,
-//! a body of label symbol refs and delta-encoded chunk metas, and a CRC32 of the body.
+//! Series entries of the index series section (Prometheus `tsdb/docs/format/index.md`, "Series"): a
+//! uvarint length, a body of label symbol refs and delta-encoded chunk metas, and a CRC32 of the
+//! body.
 
 use crate::encoding::{Decbuf, Encbuf, crc32, read_uvarint};
 use crate::index::{ChunkMeta, SeriesEntry};
@@ -11,8 +12,8 @@ fn corrupted(reason: impl Into<String>) -> Error {
     Error::corrupted(WHAT, reason)
 }
 
-/// Append a series body (without its length prefix and CRC) to `e`: `labels` are pairs of
-/// (name, value) symbol refs sorted by name; `chunks` must already satisfy the §2.3 constraints.
+/// Append a series body (without its length prefix and CRC) to `e`: `labels` are pairs of (name,
+/// value) symbol refs sorted by name; `chunks` must already be sorted by time and non-overlapping.
 pub fn encode_series_body(e: &mut Encbuf, labels: &[(u32, u32)], chunks: &[ChunkMeta]) {
     e.put_uvarint(labels.len() as u64);
     for &(n, v) in labels {

@@ -1,6 +1,6 @@
-//! The index symbol table (prometheus-formats.md §2.2): every label name and value, sorted and
-//! unique; in v2 a symbol reference is the 0-based position in the table. Kept in memory as one
-//! string arena plus end offsets.
+//! The index symbol table (Prometheus `tsdb/docs/format/index.md`, "Symbol Table"): every label
+//! name and value, sorted and unique; in v2 a symbol reference is the 0-based position in the
+//! table. Kept in memory as one string arena plus end offsets.
 
 use crate::encoding::{Decbuf, checked_section};
 use crate::{Error, Result};

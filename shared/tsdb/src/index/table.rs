@@ -1,4 +1,5 @@
-//! The postings offset table and postings lists of an index (prometheus-formats.md §2.4, §2.5).
+//! The postings offset table and postings lists of an index (Prometheus
+//! `tsdb/docs/format/index.md`, "Postings" and "Postings Offset Table").
 //! Every entry of the table is kept in memory (values in one string arena), grouped by label
 //! name with values sorted, so a postings list can be fetched with a single ranged read.
 

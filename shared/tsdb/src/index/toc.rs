@@ -1,4 +1,5 @@
-//! The index table of contents: the last 52 bytes of an index file (prometheus-formats.md §2.7).
+//! The index table of contents: the last 52 bytes of an index file (Prometheus
+//! `tsdb/docs/format/index.md`, "TOC").
 
 use crate::encoding::{Decbuf, Encbuf, crc32};
 use crate::{Error, Result};

@@ -1,6 +1,7 @@
-//! A full consistency walk of an index (prometheus-formats.md §2): every postings list and every
-//! series entry is decoded and checked against the format's invariants. Used by fuzzing and the
-//! corruption tests; it holds the postings in memory, so it is not meant for huge indexes.
+//! A full consistency walk of an index (Prometheus `tsdb/docs/format/index.md`): every postings
+//! list and every series entry is decoded and checked against the format's invariants. Used by
+//! fuzzing and the corruption tests; it holds the postings in memory, so it is not meant for huge
+//! indexes.
 
 use std::collections::HashMap;
 

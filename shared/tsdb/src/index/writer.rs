@@ -1,6 +1,7 @@
-//! The streaming index v2 writer (prometheus-formats.md §2, write order of §2.7): header, symbol
-//! table, 16-byte aligned series, 4-byte aligned postings (all-postings first), postings offset
-//! table and TOC, byte-compatible with Prometheus ≥ 3.7 (no legacy label index sections).
+//! The streaming index v2 writer (Prometheus `tsdb/docs/format/index.md`, in the write order of
+//! `tsdb/index/index.go`): header, symbol table, 16-byte aligned series, 4-byte aligned postings
+//! (all-postings first), postings offset table and TOC, byte-compatible with Prometheus ≥ 3.7 (no
+//! legacy label index sections).
 
 use std::collections::HashMap;
 use std::fs::File;

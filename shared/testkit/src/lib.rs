@@ -1,0 +1,3 @@
+//! Helpers shared by strata's tests and benches (a dev-dependency only).
+
+pub mod http;
