@@ -32,16 +32,32 @@ pub(crate) struct LocalArgs {
     #[arg(long = "data-dir", env = "STRATA_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// StoreAPI (gRPC) address of the store gateway.
-    #[arg(long = "store.grpc-address", env = "STRATA_STORE_GRPC_ADDRESS", default_value = "127.0.0.1:10905")]
+    #[arg(
+        long = "store.grpc-address",
+        env = "STRATA_STORE_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10905"
+    )]
     store_grpc_address: String,
     /// HTTP address of the store gateway (/metrics, /-/ready, /api/v1/blocks).
-    #[arg(long = "store.http-address", env = "STRATA_STORE_HTTP_ADDRESS", default_value = "127.0.0.1:10906")]
+    #[arg(
+        long = "store.http-address",
+        env = "STRATA_STORE_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10906"
+    )]
     store_http_address: String,
     /// HTTP address of the querier (Prometheus HTTP API, web page, /metrics).
-    #[arg(long = "query.http-address", env = "STRATA_QUERY_HTTP_ADDRESS", default_value = "127.0.0.1:10904")]
+    #[arg(
+        long = "query.http-address",
+        env = "STRATA_QUERY_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10904"
+    )]
     query_http_address: String,
     /// StoreAPI (gRPC) address of the querier.
-    #[arg(long = "query.grpc-address", env = "STRATA_QUERY_GRPC_ADDRESS", default_value = "127.0.0.1:10903")]
+    #[arg(
+        long = "query.grpc-address",
+        env = "STRATA_QUERY_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10903"
+    )]
     query_grpc_address: String,
     /// Remote write address of receive (`POST /api/v1/receive`).
     #[arg(
@@ -51,10 +67,18 @@ pub(crate) struct LocalArgs {
     )]
     receive_remote_write_address: String,
     /// StoreAPI (gRPC) address of receive.
-    #[arg(long = "receive.grpc-address", env = "STRATA_RECEIVE_GRPC_ADDRESS", default_value = "127.0.0.1:10907")]
+    #[arg(
+        long = "receive.grpc-address",
+        env = "STRATA_RECEIVE_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10907"
+    )]
     receive_grpc_address: String,
     /// HTTP address of receive (/metrics, probes).
-    #[arg(long = "receive.http-address", env = "STRATA_RECEIVE_HTTP_ADDRESS", default_value = "127.0.0.1:10909")]
+    #[arg(
+        long = "receive.http-address",
+        env = "STRATA_RECEIVE_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10909"
+    )]
     receive_http_address: String,
     /// How often strata ingests its own /metrics (so there is something to query at once; 0s
     /// turns it off).

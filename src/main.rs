@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use strata_units::time::format_rfc3339_ms;
 use strata_runtime::cli::{LogFlags, ObjstoreFlags, flag_values, label, positive_duration};
+use strata_units::time::format_rfc3339_ms;
 
 mod local;
 

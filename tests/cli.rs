@@ -324,13 +324,17 @@ fn query_takes_its_settings_from_the_environment() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr: std::net::SocketAddr = loop {
         let line = lines.next().expect("strata query exited early").unwrap();
-        if let Some(rest) = line.strip_prefix("strata query: Prometheus HTTP API and web page on http://") {
+        if let Some(rest) =
+            line.strip_prefix("strata query: Prometheus HTTP API and web page on http://")
+        {
             break rest.split(',').next().unwrap().parse().unwrap();
         }
     };
     std::thread::spawn(move || for _ in lines {});
 
-    let flags = http::blocking::get(addr, "/api/v1/status/flags").unwrap().json();
+    let flags = http::blocking::get(addr, "/api/v1/status/flags")
+        .unwrap()
+        .json();
     for (flag, want) in [
         ("endpoint", down.to_string()),
         ("query.replica-label", "replica".to_string()),
@@ -345,7 +349,8 @@ fn query_takes_its_settings_from_the_environment() {
     let partial = http::blocking::get(addr, "/api/v1/query?query=up").unwrap();
     assert_eq!(partial.status, 200, "{}", partial.text());
     assert!(partial.text().contains("warnings"), "{}", partial.text());
-    let strict = http::blocking::get(addr, "/api/v1/query?query=up&partial_response=false").unwrap();
+    let strict =
+        http::blocking::get(addr, "/api/v1/query?query=up&partial_response=false").unwrap();
     assert_ne!(strict.status, 200, "{}", strict.text());
     child.kill().unwrap();
     child.wait().unwrap();

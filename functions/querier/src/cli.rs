@@ -12,9 +12,9 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use strata_runtime::cli::{duration, positive_duration};
 
+use crate::QuerierConfig;
 use crate::endpoints::{EndpointError, EndpointOptions, EndpointSet};
 use crate::service::{Running, ServiceConfig, ServiceError};
-use crate::QuerierConfig;
 
 /// Flags of `strata query` (and the settings of `querier-lambda`).
 #[derive(Debug, Clone, Args)]
@@ -30,10 +30,18 @@ pub struct QueryArgs {
     )]
     pub endpoints: Vec<String>,
     /// Listen address for the querier's own StoreAPI (gRPC), for layered queriers.
-    #[arg(long = "grpc-address", env = "STRATA_GRPC_ADDRESS", default_value = "127.0.0.1:10903")]
+    #[arg(
+        long = "grpc-address",
+        env = "STRATA_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10903"
+    )]
     pub grpc_address: String,
     /// Listen address for the Prometheus HTTP API, the web page, /metrics and probes.
-    #[arg(long = "http-address", env = "STRATA_HTTP_ADDRESS", default_value = "127.0.0.1:10904")]
+    #[arg(
+        long = "http-address",
+        env = "STRATA_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10904"
+    )]
     pub http_address: String,
     /// Label that tells HA replicas apart; deduplicated away by default (`dedup=false`
     /// keeps the replicas). Repeatable; comma-separated in STRATA_QUERY_REPLICA_LABEL.
@@ -75,7 +83,11 @@ pub struct QueryArgs {
     pub auto_downsampling: bool,
     /// HTTP header naming the tenant; forwarded to the stores as gRPC metadata
     /// `thanos-tenant`.
-    #[arg(long = "query.tenant-header", env = "STRATA_QUERY_TENANT_HEADER", default_value = "THANOS-TENANT")]
+    #[arg(
+        long = "query.tenant-header",
+        env = "STRATA_QUERY_TENANT_HEADER",
+        default_value = "THANOS-TENANT"
+    )]
     pub tenant_header: String,
     /// Give up on a store's response after this long (0 = wait as long as the query may).
     #[arg(long = "store.response-timeout", env = "STRATA_STORE_RESPONSE_TIMEOUT", default_value = "0ms", value_parser = duration)]
@@ -179,7 +191,10 @@ mod tests {
         assert_eq!(c.tenant_header, "THANOS-TENANT");
         assert!(c.replica_labels.is_empty());
         let set = a.endpoint_set().unwrap();
-        assert_eq!(set.options().info_timeout, EndpointOptions::default().info_timeout);
+        assert_eq!(
+            set.options().info_timeout,
+            EndpointOptions::default().info_timeout
+        );
         assert_eq!(set.options().response_timeout, None);
     }
 
@@ -224,16 +239,15 @@ mod tests {
         assert!(matches!(e, EndpointError::NoEndpoints), "{e}");
         let e = parse(&["--query.timeout=soon"]).unwrap_err().to_string();
         assert!(e.contains("'soon'") && e.contains("--query.timeout"), "{e}");
-        let e = parse(&["--query.max-concurrent=0"]).unwrap_err().to_string();
+        let e = parse(&["--query.max-concurrent=0"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--query.max-concurrent"), "{e}");
         let e = parse(&["--endpoint=http://store:10901/path"])
             .unwrap()
             .endpoint_set()
             .unwrap_err();
-        assert!(
-            e.to_string().starts_with("invalid endpoint address"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("invalid endpoint address"), "{e}");
     }
 
     #[tokio::test]

@@ -824,7 +824,9 @@ async fn http_metrics_count_requests_by_route_and_code() {
     let querier = Arc::new(Querier::new(QuerierConfig::default(), endpoints));
     // The layer every strata HTTP server gets from the runner.
     let health = strata_runtime::Health::new("query");
-    let app = health.http_metrics().instrument(router(Arc::clone(&querier)));
+    let app = health
+        .http_metrics()
+        .instrument(router(Arc::clone(&querier)));
     assert_eq!(
         get(&app, "/api/v1/query?query=up&time=30").await.0,
         StatusCode::OK

@@ -225,13 +225,8 @@ async fn http(
         .map(|ct| ("content-type", ct))
         .into_iter()
         .collect();
-    let send = strata_testkit::http::Client::new().send(
-        method,
-        addr,
-        path_and_query,
-        &headers,
-        body.to_vec(),
-    );
+    let client = strata_testkit::http::Client::new();
+    let send = client.send(method, addr, path_and_query, &headers, body.to_vec());
     let resp = tokio::time::timeout(Duration::from_secs(60), send)
         .await
         .expect("no answer from the emulator within 60s")

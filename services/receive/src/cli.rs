@@ -14,14 +14,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use crate::Error;
 use crate::distributor::DistributorOptions;
 use crate::head::{HeadOptions, SyncPolicy};
 use crate::http::{DEFAULT_TENANT_HEADER, DEFAULT_TENANT_ID, HttpOptions};
 use crate::remote_write::DecodeOptions;
-use crate::Error;
 use crate::service::ServiceConfig;
 use crate::tenants::TenantOptions;
+use clap::Args;
 use strata_tsdb::labels::Labels;
 
 use strata_runtime::cli::{ObjstoreFlags, duration, positive_duration};
@@ -38,13 +38,25 @@ pub struct ReceiveArgs {
     #[arg(long = "label", env = "STRATA_LABEL", value_parser = strata_runtime::cli::label)]
     pub labels: Vec<(String, String)>,
     /// Listen address for Prometheus remote write (`POST /api/v1/receive`).
-    #[arg(long = "remote-write.address", env = "STRATA_REMOTE_WRITE_ADDRESS", default_value = "127.0.0.1:10908")]
+    #[arg(
+        long = "remote-write.address",
+        env = "STRATA_REMOTE_WRITE_ADDRESS",
+        default_value = "127.0.0.1:10908"
+    )]
     pub remote_write_address: String,
     /// Listen address for the StoreAPI (gRPC).
-    #[arg(long = "grpc-address", env = "STRATA_GRPC_ADDRESS", default_value = "127.0.0.1:10907")]
+    #[arg(
+        long = "grpc-address",
+        env = "STRATA_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10907"
+    )]
     pub grpc_address: String,
     /// Listen address for /metrics, /-/healthy and /-/ready.
-    #[arg(long = "http-address", env = "STRATA_HTTP_ADDRESS", default_value = "127.0.0.1:10909")]
+    #[arg(
+        long = "http-address",
+        env = "STRATA_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10909"
+    )]
     pub http_address: String,
     /// HTTP header naming the tenant of a write request (case-insensitive).
     #[arg(long = "receive.tenant-header", env = "STRATA_RECEIVE_TENANT_HEADER", default_value = DEFAULT_TENANT_HEADER)]
@@ -53,11 +65,19 @@ pub struct ReceiveArgs {
     #[arg(long = "receive.default-tenant-id", env = "STRATA_RECEIVE_DEFAULT_TENANT_ID", default_value = DEFAULT_TENANT_ID)]
     pub default_tenant: String,
     /// Name of the external label carrying the tenant.
-    #[arg(long = "receive.tenant-label-name", env = "STRATA_RECEIVE_TENANT_LABEL_NAME", default_value = "tenant_id")]
+    #[arg(
+        long = "receive.tenant-label-name",
+        env = "STRATA_RECEIVE_TENANT_LABEL_NAME",
+        default_value = "tenant_id"
+    )]
     pub tenant_label: String,
     /// Maximum number of active series per tenant; a write that would create more gets 429
     /// (0 = unlimited).
-    #[arg(long = "receive.max-series-per-tenant", env = "STRATA_RECEIVE_MAX_SERIES_PER_TENANT", default_value_t = 0)]
+    #[arg(
+        long = "receive.max-series-per-tenant",
+        env = "STRATA_RECEIVE_MAX_SERIES_PER_TENANT",
+        default_value_t = 0
+    )]
     pub max_series_per_tenant: usize,
     /// Largest accepted (compressed) remote write body, e.g. 32MiB; larger ones get 413.
     #[arg(long = "receive.max-body-size", env = "STRATA_RECEIVE_MAX_BODY_SIZE", default_value = "32MiB", value_parser = strata_runtime::cli::bytes)]
@@ -86,7 +106,11 @@ pub struct ReceiveArgs {
     pub local_endpoint: Option<String>,
     /// How many receivers store each series; a write succeeds once floor(RF/2)+1 of them
     /// acknowledged it (1 for RF=2, as Thanos).
-    #[arg(long = "receive.replication-factor", env = "STRATA_RECEIVE_REPLICATION_FACTOR", default_value_t = 1)]
+    #[arg(
+        long = "receive.replication-factor",
+        env = "STRATA_RECEIVE_REPLICATION_FACTOR",
+        default_value_t = 1
+    )]
     pub replication_factor: usize,
     /// Timeout of one request forwarded to another receiver.
     #[arg(long = "receive-forward-timeout", env = "STRATA_RECEIVE_FORWARD_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
@@ -115,7 +139,7 @@ pub async fn run(
     a: ReceiveArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let bucket = a.objstore.bucket().map_err(|e| Error::serve("--objstore.config", e))?;
+    let bucket = a.objstore.bucket()?;
     if bucket.is_none() {
         tracing::warn!("no --objstore.config(-file): blocks are cut but stay in --tsdb.path");
     }

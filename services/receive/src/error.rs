@@ -363,7 +363,7 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The HTTP server of the probes failed.
+    /// A listener could not be bound, a server failed, or the flags are unusable.
     #[error(transparent)]
     Runtime(#[from] strata_runtime::Error),
     /// A blocking task panicked or was cancelled.

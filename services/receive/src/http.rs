@@ -390,10 +390,7 @@ mod tests {
             .health
             .http_metrics()
             .instrument_as(f.http.router(), strata_runtime::Handler::Named("receive"));
-        let resp = router
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
+        let resp = router.oneshot(req.body(body).unwrap()).await.unwrap();
         let status = resp.status().as_u16();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await

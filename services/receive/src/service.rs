@@ -98,20 +98,13 @@ pub struct Running {
     pub health: Health,
 }
 
-/// A runtime failure (bind, serve) as receive's error.
-fn runtime(e: strata_runtime::Error) -> Error {
-    Error::serve("receive", e)
-}
-
 /// Binds every listener, serves the probes at once, opens the tenants (replaying their WALs),
 /// then adds the StoreAPI, remote write, the hashring watch and the block shipper to `runner`
 /// and turns ready; the WALs are synced once the servers have drained (see the module docs).
 pub async fn start(runner: &mut Runner, cfg: ServiceConfig) -> Result<Running, Error> {
-    let rw = Listener::bind(&cfg.remote_write_address)
-        .await
-        .map_err(runtime)?;
-    let grpc = Listener::bind(&cfg.grpc_address).await.map_err(runtime)?;
-    let http = Listener::bind(&cfg.http_address).await.map_err(runtime)?;
+    let rw = Listener::bind(&cfg.remote_write_address).await?;
+    let grpc = Listener::bind(&cfg.grpc_address).await?;
+    let http = Listener::bind(&cfg.http_address).await?;
     let health = Health::new("receive");
     let (remote_write_addr, grpc_addr, http_addr) = (rw.addr(), grpc.addr(), http.addr());
     runner.serve_http("probes and metrics", http, health.router(), &health);
@@ -190,7 +183,9 @@ pub async fn start(runner: &mut Runner, cfg: ServiceConfig) -> Result<Running, E
     runner.on_stop("syncing the WALs", async move {
         match tokio::task::spawn_blocking(move || sync_tsdb.sync()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(strata_runtime::Error::component(Error::OpenTsdb(Box::new(e)))),
+            Ok(Err(e)) => Err(strata_runtime::Error::component(Error::OpenTsdb(Box::new(
+                e,
+            )))),
             Err(e) => Err(strata_runtime::Error::Task(e.to_string())),
         }
     });
@@ -216,7 +211,7 @@ pub async fn run(
     };
     on_started(&running);
     drop(running);
-    runner.run(shutdown).await.map_err(runtime)
+    Ok(runner.run(shutdown).await?)
 }
 
 #[cfg(test)]
@@ -225,24 +220,13 @@ mod tests {
     use super::*;
     use crate::head::HeadOptions;
     use strata_tsdb::labels::Labels;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(body).await.unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        let code = out
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
+        let r = strata_testkit::http::Client::new()
+            .send(method, addr, path, &[], body.to_vec())
+            .await
             .unwrap();
-        (code, out)
+        (r.status, r.text())
     }
 
     fn config(dir: &std::path::Path) -> ServiceConfig {
@@ -310,7 +294,7 @@ mod tests {
         cfg.remote_write_address = taken.local_addr().unwrap().to_string();
         let res = run(cfg, std::future::pending(), |_| panic!("not started")).await;
         assert!(
-            matches!(&res, Err(e @ Error::Serve { .. }) if e.to_string().contains("cannot listen")),
+            matches!(&res, Err(e @ Error::Runtime(_)) if e.to_string().contains("cannot listen")),
             "{res:?}"
         );
     }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::Args;
 use strata_cache::{Cache, CacheConfig};
-use strata_runtime::cli::{ObjstoreFlags, config_text, duration, positive_duration, time_or_duration_ms};
+use strata_runtime::cli::{
+    ObjstoreFlags, config_text, duration, positive_duration, time_or_duration_ms,
+};
 
 use crate::service::{Running, ServiceConfig};
 use crate::{GatewayConfig, GatewayError};
@@ -23,10 +25,18 @@ pub struct StoreArgs {
     #[arg(long = "data-dir", env = "STRATA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Listen address for the StoreAPI (gRPC). Use 0.0.0.0:10905 to serve other hosts.
-    #[arg(long = "grpc-address", env = "STRATA_GRPC_ADDRESS", default_value = "127.0.0.1:10905")]
+    #[arg(
+        long = "grpc-address",
+        env = "STRATA_GRPC_ADDRESS",
+        default_value = "127.0.0.1:10905"
+    )]
     pub grpc_address: String,
     /// Listen address for /metrics, /-/healthy, /-/ready and /api/v1/blocks.
-    #[arg(long = "http-address", env = "STRATA_HTTP_ADDRESS", default_value = "127.0.0.1:10906")]
+    #[arg(
+        long = "http-address",
+        env = "STRATA_HTTP_ADDRESS",
+        default_value = "127.0.0.1:10906"
+    )]
     pub http_address: String,
     /// How often the bucket is re-listed for new and deleted blocks.
     #[arg(long = "sync-block-duration", env = "STRATA_SYNC_BLOCK_DURATION", default_value = "15m", value_parser = positive_duration)]
@@ -36,7 +46,10 @@ pub struct StoreArgs {
     #[arg(long = "index-cache-size", env = "STRATA_INDEX_CACHE_SIZE", default_value = "250MB", value_parser = strata_runtime::cli::bytes)]
     pub index_cache_size: u64,
     /// YAML file with the index cache configuration (`type: IN-MEMORY|MEMCACHED`, `config`).
-    #[arg(long = "index-cache.config-file", env = "STRATA_INDEX_CACHE_CONFIG_FILE")]
+    #[arg(
+        long = "index-cache.config-file",
+        env = "STRATA_INDEX_CACHE_CONFIG_FILE"
+    )]
     pub index_cache_config_file: Option<PathBuf>,
     /// The index cache configuration as inline YAML.
     #[arg(
@@ -47,7 +60,10 @@ pub struct StoreArgs {
     pub index_cache_config: Option<String>,
     /// YAML file with a cache configuration for chunk reads (`type: IN-MEMORY|MEMCACHED`,
     /// `config`). Thanos' caching-bucket tuning keys (chunk_subrange_size...) are not read yet.
-    #[arg(long = "store.caching-bucket.config-file", env = "STRATA_STORE_CACHING_BUCKET_CONFIG_FILE")]
+    #[arg(
+        long = "store.caching-bucket.config-file",
+        env = "STRATA_STORE_CACHING_BUCKET_CONFIG_FILE"
+    )]
     pub caching_bucket_config_file: Option<PathBuf>,
     /// The chunk cache configuration as inline YAML.
     #[arg(
@@ -63,10 +79,18 @@ pub struct StoreArgs {
     #[arg(long = "max-time", env = "STRATA_MAX_TIME", default_value = "9999-12-31T23:59:59Z", value_parser = time_or_duration_ms)]
     pub max_time: i64,
     /// Maximum series one Series request may touch (0 = unlimited).
-    #[arg(long = "store.limits.request-series", env = "STRATA_STORE_LIMITS_REQUEST_SERIES", default_value_t = 0)]
+    #[arg(
+        long = "store.limits.request-series",
+        env = "STRATA_STORE_LIMITS_REQUEST_SERIES",
+        default_value_t = 0
+    )]
     pub request_series: u64,
     /// Maximum samples one Series request may touch, counted as chunks x 120 (0 = unlimited).
-    #[arg(long = "store.limits.request-samples", env = "STRATA_STORE_LIMITS_REQUEST_SAMPLES", default_value_t = 0)]
+    #[arg(
+        long = "store.limits.request-samples",
+        env = "STRATA_STORE_LIMITS_REQUEST_SAMPLES",
+        default_value_t = 0
+    )]
     pub request_samples: u64,
     /// Blocks whose deletion mark is older than this are no longer served (half the compactor's
     /// --delete-delay is the usual choice).

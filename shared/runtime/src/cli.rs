@@ -109,13 +109,15 @@ pub fn config_text(
         (Some(_), Some(_)) => Err(Error::Flags(format!(
             "both --{flag}-file and --{flag} are set; use one"
         ))),
-        (Some(p), None) => std::fs::read_to_string(p)
-            .map(Some)
-            .map_err(|source| Error::ConfigFile {
-                flag: format!("--{flag}-file"),
-                path: p.to_path_buf(),
-                source,
-            }),
+        (Some(p), None) => {
+            std::fs::read_to_string(p)
+                .map(Some)
+                .map_err(|source| Error::ConfigFile {
+                    flag: format!("--{flag}-file"),
+                    path: p.to_path_buf(),
+                    source,
+                })
+        }
         (None, Some(y)) => Ok(Some(y.to_string())),
         (None, None) => Ok(None),
     }
@@ -228,7 +230,11 @@ mod tests {
     struct Cli {
         #[arg(long = "x.timeout", env = "STRATA_TEST_CLI_X_TIMEOUT", default_value = "2m", value_parser = duration)]
         timeout: Duration,
-        #[arg(long = "x.label", env = "STRATA_TEST_CLI_X_LABEL", value_delimiter = ',')]
+        #[arg(
+            long = "x.label",
+            env = "STRATA_TEST_CLI_X_LABEL",
+            value_delimiter = ','
+        )]
         labels: Vec<String>,
         #[arg(long = "x.unset")]
         unset: Option<String>,

@@ -122,9 +122,12 @@ mod tests {
     use axum::routing::get;
     use prometheus_client::metrics::counter::Counter;
 
-    async fn get_text(url: String) -> (u16, String) {
-        let resp = reqwest::get(url).await.unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
+    async fn get_text(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+        let r = strata_testkit::http::Client::new()
+            .get(addr, path)
+            .await
+            .unwrap();
+        (r.status, r.text())
     }
 
     #[tokio::test]
@@ -147,13 +150,12 @@ mod tests {
         let task = tokio::spawn(runner.run(async {
             let _ = stop_rx.await;
         }));
-        let base = format!("http://{addr}");
-        assert_eq!(get_text(format!("{base}/-/healthy")).await.0, 200);
-        assert_eq!(get_text(format!("{base}/-/ready")).await.0, 503);
+        assert_eq!(get_text(addr, "/-/healthy").await.0, 200);
+        assert_eq!(get_text(addr, "/-/ready").await.0, 503);
         h.set_ready(true);
-        assert_eq!(get_text(format!("{base}/-/ready")).await.0, 200);
-        assert_eq!(get_text(format!("{base}/hello")).await.1, "hi");
-        let (_, m) = get_text(format!("{base}/metrics")).await;
+        assert_eq!(get_text(addr, "/-/ready").await.0, 200);
+        assert_eq!(get_text(addr, "/hello").await.1, "hi");
+        let (_, m) = get_text(addr, "/metrics").await;
         assert!(m.contains("strata_test_things_total 3"), "{m}");
         assert!(
             m.contains(r#"http_requests_total{handler="/hello",code="200",method="GET"} 1"#),
@@ -163,7 +165,12 @@ mod tests {
         task.await.unwrap().unwrap();
         assert!(!h.is_ready());
         hook_rx.await.unwrap();
-        assert!(reqwest::get(format!("{base}/-/healthy")).await.is_err());
+        assert!(
+            strata_testkit::http::Client::new()
+                .get(addr, "/-/healthy")
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

@@ -84,21 +84,11 @@ impl From<TcpListener> for Listen {
     }
 }
 
-/// Serve `store` as the StoreAPI until `shutdown` resolves, then drain gracefully.
+/// Serve `store` as the StoreAPI until `shutdown` resolves, then drain gracefully (tests and
+/// tools; the components serve [`StoreServer::routes`] on `strata_runtime::Runner`).
 pub async fn serve(
     listen: impl Into<Listen>,
     store: Arc<dyn Store>,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), StoreError> {
-    serve_with_routes(listen, store, Routes::default(), shutdown).await
-}
-
-/// [`serve`], with more gRPC services on the same port (receive's
-/// `/thanos.WriteableStore/RemoteWrite`).
-pub async fn serve_with_routes(
-    listen: impl Into<Listen>,
-    store: Arc<dyn Store>,
-    extra: Routes,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StoreError> {
     let incoming = match listen.into() {
@@ -111,11 +101,8 @@ pub async fn serve_with_routes(
     };
     let addr = incoming.local_addr().ok();
     tracing::info!(?addr, "serving StoreAPI over gRPC");
-    let server = StoreServer::new(store);
     Server::builder()
-        .add_routes(extra)
-        .add_service(server.store_service())
-        .add_service(server.info_service())
+        .add_routes(StoreServer::new(store).routes())
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| StoreError::Internal(format!("gRPC server: {e}")))
