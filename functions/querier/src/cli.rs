@@ -10,11 +10,24 @@ use std::time::Duration;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
-use strata_runtime::cli::{duration, positive_duration};
+use strata_runtime::cli::{ListenDefaults, ListenFlags, duration, positive_duration};
 
 use crate::QuerierConfig;
 use crate::endpoints::{EndpointError, EndpointOptions, EndpointSet};
 use crate::service::{Running, ServiceConfig, ServiceError};
+
+/// The querier's listen addresses.
+#[derive(Debug, Clone)]
+pub struct QueryListen;
+
+impl ListenDefaults for QueryListen {
+    const HTTP: &'static str = "127.0.0.1:10904";
+    const HTTP_HELP: &'static str =
+        "Listen address for the Prometheus HTTP API, the web page, /metrics and probes";
+    const GRPC: &'static str = "127.0.0.1:10903";
+    const GRPC_HELP: &'static str =
+        "Listen address for the querier's own StoreAPI (gRPC), for layered queriers";
+}
 
 /// Flags of `strata query` (and the settings of `querier-lambda`).
 #[derive(Debug, Clone, Args)]
@@ -29,20 +42,8 @@ pub struct QueryArgs {
         value_delimiter = ','
     )]
     pub endpoints: Vec<String>,
-    /// Listen address for the querier's own StoreAPI (gRPC), for layered queriers.
-    #[arg(
-        long = "grpc-address",
-        env = "STRATA_GRPC_ADDRESS",
-        default_value = "127.0.0.1:10903"
-    )]
-    pub grpc_address: String,
-    /// Listen address for the Prometheus HTTP API, the web page, /metrics and probes.
-    #[arg(
-        long = "http-address",
-        env = "STRATA_HTTP_ADDRESS",
-        default_value = "127.0.0.1:10904"
-    )]
-    pub http_address: String,
+    #[command(flatten)]
+    pub listen: ListenFlags<QueryListen>,
     /// Label that tells HA replicas apart; deduplicated away by default (`dedup=false`
     /// keeps the replicas). Repeatable; comma-separated in STRATA_QUERY_REPLICA_LABEL.
     #[arg(
@@ -133,8 +134,8 @@ impl QueryArgs {
     /// Where the service listens.
     pub fn service_config(&self) -> ServiceConfig {
         ServiceConfig {
-            grpc_address: self.grpc_address.clone(),
-            http_address: self.http_address.clone(),
+            grpc_address: self.listen.grpc_address.clone(),
+            http_address: self.listen.http_address.clone(),
             poll_interval: self.poll_interval,
         }
     }

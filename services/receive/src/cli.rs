@@ -24,7 +24,21 @@ use crate::tenants::TenantOptions;
 use clap::Args;
 use strata_tsdb::labels::Labels;
 
-use strata_runtime::cli::{ObjstoreFlags, duration, positive_duration};
+use strata_runtime::cli::{
+    ListenDefaults, ListenFlags, ObjstoreFlags, duration, positive_duration,
+};
+
+/// Receive's listen addresses (remote write has its own flag).
+#[derive(Debug, Clone)]
+pub struct ReceiveListen;
+
+impl ListenDefaults for ReceiveListen {
+    const HTTP: &'static str = "127.0.0.1:10909";
+    const HTTP_HELP: &'static str = "Listen address for /metrics, /-/healthy and /-/ready";
+    const GRPC: &'static str = "127.0.0.1:10907";
+    const GRPC_HELP: &'static str =
+        "Listen address for the StoreAPI and /thanos.WriteableStore/RemoteWrite (gRPC)";
+}
 
 /// Flags of `strata receive`.
 #[derive(Debug, Clone, Args)]
@@ -44,20 +58,8 @@ pub struct ReceiveArgs {
         default_value = "127.0.0.1:10908"
     )]
     pub remote_write_address: String,
-    /// Listen address for the StoreAPI (gRPC).
-    #[arg(
-        long = "grpc-address",
-        env = "STRATA_GRPC_ADDRESS",
-        default_value = "127.0.0.1:10907"
-    )]
-    pub grpc_address: String,
-    /// Listen address for /metrics, /-/healthy and /-/ready.
-    #[arg(
-        long = "http-address",
-        env = "STRATA_HTTP_ADDRESS",
-        default_value = "127.0.0.1:10909"
-    )]
-    pub http_address: String,
+    #[command(flatten)]
+    pub listen: ListenFlags<ReceiveListen>,
     /// HTTP header naming the tenant of a write request (case-insensitive).
     #[arg(long = "receive.tenant-header", env = "STRATA_RECEIVE_TENANT_HEADER", default_value = DEFAULT_TENANT_HEADER)]
     pub tenant_header: String,
@@ -163,15 +165,17 @@ pub async fn run(
         tenants,
         http,
         remote_write_address: a.remote_write_address,
-        grpc_address: a.grpc_address.clone(),
-        http_address: a.http_address,
+        grpc_address: a.listen.grpc_address.clone(),
+        http_address: a.listen.http_address,
         bucket,
         block_duration_ms: a.block_duration.as_millis() as i64,
         retention_ms: a.retention.as_millis() as i64,
         cut_interval: a.cut_interval,
         distributor: DistributorOptions {
             hashrings_file: a.hashrings_file,
-            local_endpoint: a.local_endpoint.unwrap_or_else(|| a.grpc_address.clone()),
+            local_endpoint: a
+                .local_endpoint
+                .unwrap_or_else(|| a.listen.grpc_address.clone()),
             replication_factor: a.replication_factor,
             forward_timeout: a.forward_timeout,
             ..DistributorOptions::default()

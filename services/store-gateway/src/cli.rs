@@ -10,11 +10,25 @@ use std::time::Duration;
 use clap::Args;
 use strata_cache::{Cache, CacheConfig};
 use strata_runtime::cli::{
-    ObjstoreFlags, config_text, duration, positive_duration, time_or_duration_ms,
+    ListenDefaults, ListenFlags, ObjstoreFlags, config_text, duration, positive_duration,
+    time_or_duration_ms,
 };
 
 use crate::service::{Running, ServiceConfig};
 use crate::{GatewayConfig, GatewayError};
+
+/// The store gateway's listen addresses.
+#[derive(Debug, Clone)]
+pub struct StoreListen;
+
+impl ListenDefaults for StoreListen {
+    const HTTP: &'static str = "127.0.0.1:10906";
+    const HTTP_HELP: &'static str =
+        "Listen address for /metrics, /-/healthy, /-/ready and /api/v1/blocks";
+    const GRPC: &'static str = "127.0.0.1:10905";
+    const GRPC_HELP: &'static str =
+        "Listen address for the StoreAPI (gRPC). Use 0.0.0.0:10905 to serve other hosts";
+}
 
 /// Flags of `strata store`.
 #[derive(Debug, Clone, Args)]
@@ -24,20 +38,8 @@ pub struct StoreArgs {
     /// Local directory for index-headers (small per-block files: symbols and postings offsets).
     #[arg(long = "data-dir", env = "STRATA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Listen address for the StoreAPI (gRPC). Use 0.0.0.0:10905 to serve other hosts.
-    #[arg(
-        long = "grpc-address",
-        env = "STRATA_GRPC_ADDRESS",
-        default_value = "127.0.0.1:10905"
-    )]
-    pub grpc_address: String,
-    /// Listen address for /metrics, /-/healthy, /-/ready and /api/v1/blocks.
-    #[arg(
-        long = "http-address",
-        env = "STRATA_HTTP_ADDRESS",
-        default_value = "127.0.0.1:10906"
-    )]
-    pub http_address: String,
+    #[command(flatten)]
+    pub listen: ListenFlags<StoreListen>,
     /// How often the bucket is re-listed for new and deleted blocks.
     #[arg(long = "sync-block-duration", env = "STRATA_SYNC_BLOCK_DURATION", default_value = "15m", value_parser = positive_duration)]
     pub sync_block_duration: Duration,
@@ -148,8 +150,8 @@ impl StoreArgs {
             "store.caching-bucket.config",
         )?;
         Ok(ServiceConfig {
-            grpc_address: self.grpc_address.clone(),
-            http_address: self.http_address.clone(),
+            grpc_address: self.listen.grpc_address.clone(),
+            http_address: self.listen.http_address.clone(),
             gateway,
         })
     }

@@ -15,6 +15,7 @@ use crate::Error;
 
 /// `--log.level` and `--log.format`.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Logging")]
 pub struct LogFlags {
     /// Log filtering level (error, warn, info, debug) or a tracing filter directive.
     #[arg(
@@ -57,6 +58,30 @@ impl ValueEnum for crate::LogFormat {
             }
         })
     }
+}
+
+/// A component's default listen addresses and what it serves on them, for [`ListenFlags`].
+pub trait ListenDefaults: Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// Default `--http-address`.
+    const HTTP: &'static str;
+    /// What the HTTP address serves (`--help`).
+    const HTTP_HELP: &'static str;
+    /// Default `--grpc-address`.
+    const GRPC: &'static str;
+    /// What the gRPC address serves (`--help`).
+    const GRPC_HELP: &'static str;
+}
+
+/// `--http-address` and `--grpc-address`, with the component's defaults (the strata ports on
+/// 127.0.0.1; Thanos listens on 0.0.0.0: pass `0.0.0.0:<port>` to serve other hosts).
+#[derive(Debug, Clone, Args)]
+pub struct ListenFlags<D: ListenDefaults> {
+    #[arg(long = "http-address", env = "STRATA_HTTP_ADDRESS", default_value = D::HTTP, help = D::HTTP_HELP)]
+    pub http_address: String,
+    #[arg(long = "grpc-address", env = "STRATA_GRPC_ADDRESS", default_value = D::GRPC, help = D::GRPC_HELP)]
+    pub grpc_address: String,
+    #[arg(skip)]
+    _defaults: std::marker::PhantomData<D>,
 }
 
 /// Where the bucket is: Thanos objstore YAML (`type`, `config`, `prefix`).

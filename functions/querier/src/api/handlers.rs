@@ -562,7 +562,6 @@ pub(crate) async fn metadata() -> ApiResult {
 
 /// `GET /api/v1/status/buildinfo`.
 pub(crate) async fn buildinfo() -> ApiResult {
-    let mut data = String::from("{");
     let fields = [
         ("version", env!("CARGO_PKG_VERSION")),
         ("revision", option_env!("STRATA_REVISION").unwrap_or("")),
@@ -571,7 +570,13 @@ pub(crate) async fn buildinfo() -> ApiResult {
         ("buildDate", option_env!("STRATA_BUILD_DATE").unwrap_or("")),
         ("goVersion", ""),
     ];
-    for (i, (k, v)) in fields.iter().enumerate() {
+    Ok(Success::data(string_map(fields)))
+}
+
+/// A JSON object of string values, in the order given.
+fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut data = String::from("{");
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
         if i > 0 {
             data.push(',');
         }
@@ -580,7 +585,7 @@ pub(crate) async fn buildinfo() -> ApiResult {
         json::write_str(&mut data, v, json::Escape::Html);
     }
     data.push('}');
-    Ok(Success::data(data))
+    data
 }
 
 /// `GET /api/v1/status/config`: the querier has no Prometheus configuration.
@@ -591,17 +596,8 @@ pub(crate) async fn status_config() -> ApiResult {
 /// `GET /api/v1/status/flags`: every flag's effective value (after defaults and `STRATA_*`
 /// environment variables), by flag name, as Prometheus and Thanos show theirs.
 pub(crate) async fn status_flags(State(q): State<Arc<Querier>>) -> ApiResult {
-    let mut data = String::from("{");
-    for (i, (name, value)) in q.config.flags.iter().enumerate() {
-        if i > 0 {
-            data.push(',');
-        }
-        json::write_str(&mut data, name, json::Escape::Html);
-        data.push(':');
-        json::write_str(&mut data, value, json::Escape::Html);
-    }
-    data.push('}');
-    Ok(Success::data(data))
+    let flags = q.config.flags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    Ok(Success::data(string_map(flags)))
 }
 
 /// `GET /api/v1/stores` (Thanos): the endpoints grouped by component type, each as
