@@ -14,7 +14,6 @@ use clap::Args;
 use strata_querier::QuerierConfig;
 use strata_querier::endpoints::{EndpointOptions, EndpointSet};
 use strata_querier::service::{Running as QueryRunning, ServiceConfig as QueryService};
-use strata_receive::head::HeadOptions;
 use strata_receive::service::{Running as ReceiveRunning, ServiceConfig as ReceiveConfig};
 use strata_receive::tenants::{MultiTsdb, TenantOptions};
 use strata_runtime::{Health, Runner};
@@ -184,11 +183,8 @@ async fn start_all(
         .context("store gateway")?;
 
     let mut receive_cfg = ReceiveConfig::new(TenantOptions {
-        dir: args.data_dir.join("receive"),
-        head: HeadOptions::default(),
-        tenant_label: "tenant_id".to_string(),
         external_labels: Labels::from_pairs([("receive", "local")]),
-        max_series_per_tenant: 0,
+        ..TenantOptions::new(args.data_dir.join("receive"))
     });
     receive_cfg.remote_write_address = args.receive_remote_write_address.clone();
     receive_cfg.grpc_address = args.receive_grpc_address.clone();

@@ -168,8 +168,8 @@ pub async fn run(
         grpc_address: a.listen.grpc_address.clone(),
         http_address: a.listen.http_address,
         bucket,
-        block_duration_ms: a.block_duration.as_millis() as i64,
-        retention_ms: a.retention.as_millis() as i64,
+        block_duration: a.block_duration,
+        retention: a.retention,
         cut_interval: a.cut_interval,
         distributor: DistributorOptions {
             hashrings_file: a.hashrings_file,

@@ -346,11 +346,9 @@ async fn receive(State(h): State<Arc<ReceiveHttp>>, headers: HeaderMap, body: Bo
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::head::HeadOptions;
     use crate::tenants::{MultiTsdb, TenantOptions};
     use axum::http::Request;
     use strata_storeapi::pb::prometheus::{Label as PbLabel, Sample, TimeSeries, WriteRequest};
-    use strata_tsdb::labels::Labels;
     use tower::ServiceExt;
 
     struct Fixture {
@@ -361,14 +359,7 @@ mod tests {
 
     fn fixture(opts: HttpOptions) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let tsdb = MultiTsdb::open(TenantOptions {
-            dir: dir.path().to_path_buf(),
-            head: HeadOptions::default(),
-            tenant_label: "tenant_id".to_string(),
-            external_labels: Labels::empty(),
-            max_series_per_tenant: 0,
-        })
-        .unwrap();
+        let tsdb = MultiTsdb::open(TenantOptions::new(dir.path())).unwrap();
         let health = Health::new("receive");
         health.set_ready(true);
         let http =
@@ -448,14 +439,7 @@ mod tests {
     fn bad_options_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let tsdb = Distributor::local(Arc::new(
-            MultiTsdb::open(TenantOptions {
-                dir: dir.path().to_path_buf(),
-                head: HeadOptions::default(),
-                tenant_label: "tenant_id".to_string(),
-                external_labels: Labels::empty(),
-                max_series_per_tenant: 0,
-            })
-            .unwrap(),
+            MultiTsdb::open(TenantOptions::new(dir.path())).unwrap(),
         ));
         let h = Health::new("receive");
         let bad_header = HttpOptions {

@@ -17,6 +17,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use strata_runtime::{Handler, Health, Listener, Runner};
 use strata_storeapi::server::StoreServer;
@@ -49,18 +50,18 @@ pub struct ServiceConfig {
     pub http_address: String,
     /// Where cut blocks are uploaded (`--objstore.config-file`); `None` keeps them local.
     pub bucket: Option<Arc<dyn object_store::ObjectStore>>,
-    /// Block duration (ms): heads are cut into blocks of this aligned length (Thanos
-    /// `--tsdb.min-block-duration`, 2h).
-    pub block_duration_ms: i64,
-    /// Local blocks older than this (ms) are deleted once uploaded (`--tsdb.retention`; 0
-    /// keeps them forever).
-    pub retention_ms: i64,
+    /// Heads are cut into blocks of this aligned length (Thanos `--tsdb.min-block-duration`,
+    /// 2h).
+    pub block_duration: Duration,
+    /// Local blocks older than this are deleted once uploaded (`--tsdb.retention`; 0 keeps
+    /// them forever).
+    pub retention: Duration,
     /// How often heads are checked for complete blocks to cut, upload and expire.
-    pub cut_interval: std::time::Duration,
+    pub cut_interval: Duration,
     /// Hashring distribution and replication (`--receive.hashrings-file` and friends).
     pub distributor: DistributorOptions,
     /// How often the hashrings file is re-read (`--receive.hashrings-file-refresh-interval`).
-    pub hashrings_refresh: std::time::Duration,
+    pub hashrings_refresh: Duration,
 }
 
 impl ServiceConfig {
@@ -73,9 +74,9 @@ impl ServiceConfig {
             grpc_address: DEFAULT_GRPC_ADDRESS.to_string(),
             http_address: DEFAULT_HTTP_ADDRESS.to_string(),
             bucket: None,
-            block_duration_ms: 2 * 3_600_000,
-            retention_ms: 15 * 24 * 3_600_000,
-            cut_interval: std::time::Duration::from_secs(30),
+            block_duration: Duration::from_secs(2 * 3600),
+            retention: Duration::from_secs(15 * 24 * 3600),
+            cut_interval: Duration::from_secs(30),
             distributor: DistributorOptions::default(),
             hashrings_refresh: crate::distributor::DEFAULT_REFRESH_INTERVAL,
         }
@@ -96,6 +97,11 @@ pub struct Running {
     pub tsdb: Arc<MultiTsdb>,
     /// The probes' state.
     pub health: Health,
+}
+
+/// Milliseconds of a duration, saturating (block times are ms since the epoch).
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Binds every listener, serves the probes at once, opens the tenants (replaying their WALs),
@@ -148,8 +154,8 @@ pub async fn start(runner: &mut Runner, cfg: ServiceConfig) -> Result<Running, E
     let ship_tsdb = Arc::clone(&tsdb);
     let (bucket, block_ms, retention_ms, every) = (
         cfg.bucket.clone(),
-        cfg.block_duration_ms,
-        cfg.retention_ms,
+        millis(cfg.block_duration),
+        millis(cfg.retention),
         cfg.cut_interval,
     );
     runner.spawn(async move {
@@ -218,8 +224,6 @@ pub async fn run(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::head::HeadOptions;
-    use strata_tsdb::labels::Labels;
 
     async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
         let r = strata_testkit::http::Client::new()
@@ -230,13 +234,7 @@ mod tests {
     }
 
     fn config(dir: &std::path::Path) -> ServiceConfig {
-        let mut cfg = ServiceConfig::new(TenantOptions {
-            dir: dir.to_path_buf(),
-            head: HeadOptions::default(),
-            tenant_label: "tenant_id".to_string(),
-            external_labels: Labels::empty(),
-            max_series_per_tenant: 0,
-        });
+        let mut cfg = ServiceConfig::new(TenantOptions::new(dir));
         cfg.remote_write_address = "127.0.0.1:0".to_string();
         cfg.grpc_address = "127.0.0.1:0".to_string();
         cfg.http_address = "127.0.0.1:0".to_string();
@@ -265,7 +263,7 @@ mod tests {
                 ready = true;
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(ready);
         assert_eq!(http(http_addr, "GET", "/-/healthy", b"").await.0, 200);

@@ -56,6 +56,20 @@ pub struct TenantOptions {
     pub max_series_per_tenant: usize,
 }
 
+impl TenantOptions {
+    /// Tenants under `dir` with the defaults of `strata receive`: default head settings,
+    /// tenant label `tenant_id`, no external labels, no series limit.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            head: HeadOptions::default(),
+            tenant_label: "tenant_id".to_string(),
+            external_labels: Labels::empty(),
+            max_series_per_tenant: 0,
+        }
+    }
+}
+
 /// Checks that `tenant` can be used as a directory name (see the module docs).
 pub fn validate_tenant(tenant: &str) -> Result<(), Error> {
     let reason = if tenant.is_empty() {

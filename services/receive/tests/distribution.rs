@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use strata_receive::distributor::DistributorOptions;
 use strata_receive::hashring::{Hashrings, series_hash};
-use strata_receive::head::HeadOptions;
 use strata_receive::remote_write;
 use strata_receive::service::{ServiceConfig, run};
 use strata_receive::tenants::{MultiTsdb, TenantOptions};
@@ -32,13 +31,7 @@ fn free_addr() -> String {
 
 /// A receiver's configuration: data in `dir`, gRPC on `grpc`, other listeners on free ports.
 fn config(dir: &Path, grpc: &str) -> ServiceConfig {
-    let mut cfg = ServiceConfig::new(TenantOptions {
-        dir: dir.to_path_buf(),
-        head: HeadOptions::default(),
-        tenant_label: "tenant_id".to_string(),
-        external_labels: Labels::empty(),
-        max_series_per_tenant: 0,
-    });
+    let mut cfg = ServiceConfig::new(TenantOptions::new(dir));
     cfg.remote_write_address = "127.0.0.1:0".to_string();
     cfg.http_address = "127.0.0.1:0".to_string();
     cfg.grpc_address = grpc.to_string();
