@@ -182,10 +182,13 @@ async fn start_all(
         .await
         .context("store gateway")?;
 
-    let mut receive_cfg = ReceiveConfig::new(TenantOptions {
+    let mut receive_tenants = TenantOptions {
         external_labels: Labels::from_pairs([("receive", "local")]),
         ..TenantOptions::new(args.data_dir.join("receive"))
-    });
+    };
+    // --tsdb.too-far-in-future.time-window: 10m, Mimir's create grace period for clock skew.
+    receive_tenants.head.too_far_in_future = Duration::from_secs(600);
+    let mut receive_cfg = ReceiveConfig::new(receive_tenants);
     receive_cfg.remote_write_address = args.receive_remote_write_address.clone();
     receive_cfg.grpc_address = args.receive_grpc_address.clone();
     receive_cfg.http_address = args.receive_http_address.clone();

@@ -13,6 +13,8 @@
 //!    warning (and the other store's data) with `partial_response=true`, a 5xx otherwise; an
 //!    endpoint where nothing listens is never healthy and, as in Thanos, never queried.
 //! 4. Malformed requests get Prometheus' status codes, error types and messages.
+//! 5. Hostile queries (too deep or too long to parse safely, times out of range) get a fast
+//!    400 `bad_data` and the process keeps answering.
 //!
 //! Sample timestamps are never on a whole second nor on `.137`; evaluation times end in
 //! `.137`, so Prometheus 2.x's left-closed and 3.x's left-open windows select the same samples.
@@ -924,4 +926,69 @@ fn malformed_requests_get_prometheus_errors_and_the_process_stays_up() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Hostile queries.
+
+/// Each of these used to overflow a stack (aborting the process) or parse for minutes; now
+/// each is a fast 400 `bad_data`, as are times and `@` timestamps out of range.
+#[test]
+fn deep_queries_and_bad_times_are_bad_data_and_the_process_stays_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    // No data is needed: an endpoint where nothing listens.
+    let dead = format!("127.0.0.1:{}", common::strata::free_port());
+    let mut q = start_query(&[dead], &[], tmp.path());
+    let nest = |open: &str, inner: &str, close: &str, k: usize| {
+        format!("{}{inner}{}", open.repeat(k), close.repeat(k))
+    };
+    let queries = [
+        vec!["1"; 3000].join("+"),
+        vec!["1"; 100_000].join("+"),
+        nest("abs(", "vector(1)", ")", 2500),
+        nest("sum(", "vector(1)", ")", 3000),
+        vec!["vector(1)"; 3000].join(" and "),
+        nest("max_over_time(", "vector(1)", "[1m:])", 1000),
+        nest("(", "1", ")", 100_000),
+        "vector(1) @ 1e300".to_string(),
+        "a @ 1e300".to_string(),
+    ];
+    let mut requests: Vec<(&str, String, Option<String>)> = Vec::new();
+    for query in &queries {
+        let form = format!("query={}", url_encode(query));
+        requests.push(("POST", "/api/v1/query".into(), Some(form.clone())));
+        let range = format!("{form}&start=1&end=100&step=10");
+        requests.push(("POST", "/api/v1/query_range".into(), Some(range)));
+    }
+    let deep_match = format!("match[]={}", url_encode(&nest("(", "a", ")", 100_000)));
+    requests.push(("POST", "/api/v1/series".into(), Some(deep_match)));
+    for t in ["1e400", "-1e400", "NaN", "Inf"] {
+        requests.push(("GET", format!("/api/v1/query?query=1&time={t}"), None));
+        let range = format!("/api/v1/query_range?query=1&start={t}&end=1&step=1");
+        requests.push(("GET", range, None));
+    }
+    for (method, target, form) in &requests {
+        let started = std::time::Instant::now();
+        let r = common::strata::request(q.http, method, target, form.as_deref())
+            .unwrap_or_else(|e| panic!("{method} {target}: {e}\n{}", q.log_tail()));
+        let (status, kind, error) = outcome(&r);
+        let what = format!(
+            "{method} {target} {:.80}",
+            form.as_deref().unwrap_or_default()
+        );
+        assert_eq!(
+            (status, kind.as_str()),
+            (400, "bad_data"),
+            "{what}: {error}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{what}"
+        );
+        q.assert_running();
+    }
+    let r = q.get("/api/v1/query?query=1%2B1&time=1");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["data"]["result"][1], "2");
+    q.assert_running();
 }

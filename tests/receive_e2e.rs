@@ -4,6 +4,8 @@
 //! - crash safety: a load generator writes numbered samples while the receiver is `kill -9`ed
 //!   and restarted on the same `--tsdb.path` six times; every acknowledged sample is read back
 //!   through the StoreAPI;
+//! - remote write 2.0 content negotiation: 2.0 bodies stored and counted in the response
+//!   headers, 1.0 with each `Content-Type` form, 415 for unknown messages and encodings;
 //! - real Prometheus (Debian's 2.42) remote-writing to it: `strata query` over receive's
 //!   StoreAPI returns the same samples as Prometheus' own API.
 #![allow(clippy::unwrap_used)]
@@ -21,6 +23,7 @@ use common::receive::{REMOTE_WRITE_HEADERS, Receiver, body, now_ms, pb_series, r
 use common::strata::{free_port, start_query};
 use strata_receive::remote_write;
 use strata_storeapi::pb::prometheus::{MetricMetadata, WriteRequest};
+use strata_testkit::http;
 use strata_tsdb::labels::Labels;
 
 /// A body of `len` bytes with a matching `Content-Length`, written while the response is
@@ -217,6 +220,121 @@ fn bad_input_gets_documented_codes_and_the_receiver_keeps_serving() {
         got[0].0.get("tenant_id").map(String::as_str),
         Some("default-tenant")
     );
+}
+
+/// Remote write 2.0 with the headers a Prometheus 3 sender uses (`protobuf_message:
+/// io.prometheus.write.v2.Request`) is stored and answered with the spec's `*-Written`
+/// headers; 1.0 keeps working with every `Content-Type` form the spec allows; a message or
+/// encoding receive does not know is 415 (not 200 with nothing stored).
+#[test]
+fn remote_write_2_is_negotiated_stored_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = Receiver::start(&tmp.path().join("tsdb"), &tmp.path().join("r.log"), &[]);
+    let t = now_ms();
+    let send = |headers: &[(&str, &str)], body: Vec<u8>| {
+        http::blocking::send("POST", r.rw, "/api/v1/receive", headers, body).unwrap()
+    };
+    let v2_headers = [
+        ("Content-Encoding", "snappy"),
+        (
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        ),
+        ("X-Prometheus-Remote-Write-Version", "2.0.0"),
+        ("User-Agent", "Prometheus/3.5.0"),
+    ];
+    let v2 = remote_write::encode_v2(&[
+        (
+            Labels::from_pairs([("__name__", "e2e_v2"), ("job", "a")]),
+            vec![(t, 1.0), (t + 1000, 2.0)],
+        ),
+        (
+            Labels::from_pairs([("__name__", "e2e_v2"), ("job", "b")]),
+            vec![(t, 3.0)],
+        ),
+    ])
+    .unwrap();
+    let resp = send(&v2_headers, v2.clone());
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        resp.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("3")
+    );
+    assert_eq!(
+        resp.header("X-Prometheus-Remote-Write-Histograms-Written"),
+        Some("0")
+    );
+    assert_eq!(
+        resp.header("X-Prometheus-Remote-Write-Exemplars-Written"),
+        Some("0")
+    );
+    // A 2.0 body refused (here: older than the head) writes nothing and says so.
+    let resp = send(&v2_headers, v2);
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    assert_eq!(
+        resp.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("0")
+    );
+
+    // 1.0: no Content-Type, the bare media type, and proto=prometheus.WriteRequest.
+    for (i, ct) in [
+        None,
+        Some("application/x-protobuf"),
+        Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut headers = vec![("Content-Encoding", "snappy")];
+        headers.extend(ct.map(|ct| ("Content-Type", ct)));
+        let v1 = body(vec![pb_series(
+            &[("__name__", "e2e_v1"), ("form", &i.to_string())],
+            &[(t, i as f64)],
+        )]);
+        let resp = send(&headers, v1);
+        assert_eq!(resp.status, 200, "{ct:?}: {}", resp.text());
+        assert_eq!(
+            resp.header("X-Prometheus-Remote-Write-Samples-Written"),
+            None
+        );
+    }
+
+    // Unknown messages and encodings: 415 with the reason, nothing stored.
+    let v1 = body(vec![pb_series(&[("__name__", "e2e_415")], &[(t, 1.0)])]);
+    for (headers, reason) in [
+        (
+            vec![(
+                "Content-Type",
+                "application/x-protobuf;proto=io.prometheus.write.v3.Request",
+            )],
+            "unknown proto message",
+        ),
+        (
+            vec![("Content-Type", "application/json")],
+            "media type must be application/x-protobuf",
+        ),
+        (
+            vec![
+                ("Content-Type", "application/x-protobuf"),
+                ("Content-Encoding", "zstd"),
+            ],
+            "only snappy",
+        ),
+    ] {
+        let resp = send(&headers, v1.clone());
+        assert_eq!(resp.status, 415, "{headers:?}: {}", resp.text());
+        assert!(resp.text().contains(reason), "{headers:?}: {}", resp.text());
+    }
+    r.assert_running();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut got = rt.block_on(read_store(r.grpc, "e2e_v2"));
+    got.sort_by(|a, b| a.0.get("job").cmp(&b.0.get("job")));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].1, vec![(t, 1.0), (t + 1000, 2.0)]);
+    assert_eq!(got[1].1, vec![(t, 3.0)]);
+    assert_eq!(rt.block_on(read_store(r.grpc, "e2e_v1")).len(), 3);
+    assert!(rt.block_on(read_store(r.grpc, "e2e_415")).is_empty());
 }
 
 #[test]

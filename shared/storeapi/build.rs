@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "thanos/prompb.proto",
     "prometheus/types.proto",
     "prometheus/remote.proto",
+    "prometheus/write_v2.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -91,6 +91,12 @@ pub struct ReceiveArgs {
     /// --tsdb.min-block-duration); shorter values are for tests.
     #[arg(long = "tsdb.block-duration", env = "STRATA_TSDB_BLOCK_DURATION", default_value = "2h", value_parser = positive_duration)]
     pub block_duration: Duration,
+    /// Samples later than the receiver's clock plus this window get 400 (0s = accept any
+    /// timestamp, as Thanos). 10m (Mimir's and Cortex' `-validation.create-grace-period`)
+    /// allows for senders' clock skew. Whatever the value, samples beyond it never move the
+    /// cut of a tenant's head, so one far-future sample cannot block a tenant's current ones.
+    #[arg(long = "tsdb.too-far-in-future.time-window", env = "STRATA_TSDB_TOO_FAR_IN_FUTURE_TIME_WINDOW", default_value = "0s", value_parser = duration)]
+    pub too_far_in_future: Duration,
     /// How often heads are checked for complete blocks to cut, upload and expire.
     #[arg(long = "tsdb.cut-interval", env = "STRATA_TSDB_CUT_INTERVAL", default_value = "30s", value_parser = positive_duration, hide = true)]
     pub cut_interval: Duration,
@@ -149,6 +155,7 @@ pub async fn run(
         dir: a.tsdb_path.clone(),
         head: HeadOptions {
             sync: a.wal_fsync,
+            too_far_in_future: a.too_far_in_future,
             ..HeadOptions::default()
         },
         tenant_label: a.tenant_label,

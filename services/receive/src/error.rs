@@ -2,11 +2,13 @@
 //! write senders get) and to a gRPC status (what forwarding receivers get).
 //!
 //! Codes follow Thanos receive (`pkg/receive/handler.go`): 400 for input that can never be
-//! stored (body, labels, tenant), 409 for samples that conflict with the request itself or the
+//! stored (body, labels, tenant, a sample beyond `--tsdb.too-far-in-future.time-window`), 409 for samples that conflict with the request itself or the
 //! head (out of order, duplicate with another value, before the head's minimum time: Thanos'
-//! `errConflict`), 413 for size limits, 429 for the series limit, 503 when the receiver is not
-//! ready or a replicated write missed its quorum for a retryable reason, 500 for storage
-//! failures and everything else. Remote write senders retry 5xx and 429 and drop other 4xx.
+//! `errConflict`), 413 for size limits, 415 for a `Content-Type` or `Content-Encoding` receive
+//! does not support (the remote write 2.0 spec), 429 for the series limit, 503 when the
+//! receiver is not ready or a replicated write missed its quorum for a retryable reason, 500
+//! for storage failures and everything else. Remote write senders retry 5xx and 429 and drop
+//! other 4xx.
 //! As gRPC statuses: 409 `AlreadyExists`, 400 `InvalidArgument`, 413 and 429
 //! `ResourceExhausted`, 503 `Unavailable`, anything else `Internal`; a peer's status comes
 //! back through [`Error::Forward`] with the inverse mapping.
@@ -52,6 +54,26 @@ pub enum Error {
     /// The decompressed body is not a protobuf `prometheus.WriteRequest` (400).
     #[error("protobuf decode error: {0}")]
     Protobuf(#[source] prost::DecodeError),
+    /// The `Content-Type` or `Content-Encoding` of a remote write request names a message or a
+    /// compression receive does not support (415: the remote write 2.0 spec's "Unsupported
+    /// Request Content", so that a sender can fall back to another message).
+    #[error("unsupported {header} {value:?}: {reason}")]
+    UnsupportedMediaType {
+        /// `Content-Type` or `Content-Encoding`.
+        header: &'static str,
+        /// The header's value as sent.
+        value: String,
+        /// Why, and what is supported.
+        reason: String,
+    },
+    /// A remote write 2.0 series refers to the symbols table badly (400).
+    #[error("invalid series #{index}: {reason}")]
+    InvalidSymbolRefs {
+        /// Index of the series entry in the request (0-based).
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A series breaks the label rules (400).
     #[error("invalid series #{index} {series}: {problem}")]
     InvalidLabels {
@@ -137,6 +159,21 @@ pub enum Error {
     /// A series with no labels (400).
     #[error("series with no labels")]
     EmptyLabels,
+    /// A sample later than now + `--tsdb.too-far-in-future.time-window` (400; Thanos counts
+    /// these as out of bounds, 409, but resending never helps).
+    #[error(
+        "sample at {t} for series {labels} is too far in the future: more than {window:?} after now ({now})"
+    )]
+    TooFarInFuture {
+        /// The series.
+        labels: Labels,
+        /// The rejected timestamp (ms).
+        t: i64,
+        /// The receiver's clock when the sample arrived (ms).
+        now: i64,
+        /// `--tsdb.too-far-in-future.time-window`.
+        window: Duration,
+    },
     /// The tenant would exceed `--receive.max-series-per-tenant` (429).
     #[error("tenant {tenant} would exceed the limit of {limit} active series")]
     SeriesLimit {
@@ -383,15 +420,18 @@ impl Error {
             | Error::Snappy(_)
             | Error::Protobuf(_)
             | Error::InvalidLabels { .. }
+            | Error::InvalidSymbolRefs { .. }
             | Error::HistogramsUnsupported { .. }
             | Error::TenantHeaderNotText
             | Error::InvalidTenant { .. }
-            | Error::EmptyLabels => StatusCode::BAD_REQUEST,
+            | Error::EmptyLabels
+            | Error::TooFarInFuture { .. } => StatusCode::BAD_REQUEST,
             Error::OutOfOrderInRequest { .. }
             | Error::DuplicateInRequest { .. }
             | Error::OutOfOrder { .. }
             | Error::OutOfBounds { .. } => StatusCode::CONFLICT,
             Error::SeriesLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Forward { status, .. } => match status.code() {
                 tonic::Code::AlreadyExists => StatusCode::CONFLICT,
                 tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,

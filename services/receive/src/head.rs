@@ -8,7 +8,10 @@
 //!   timestamp is a duplicate — accepted silently (and not stored again) if the value is
 //!   bit-identical, out of order otherwise ([`Error::OutOfOrder`], Thanos answers 409).
 //!   A sample before the head's minimum valid time (the end of the last cut block) is
-//!   [`Error::OutOfBounds`]. Nothing of a refused batch is applied.
+//!   [`Error::OutOfBounds`]. With [`HeadOptions::too_far_in_future`] set (Thanos'
+//!   `--tsdb.too-far-in-future.time-window`, `pkg/receive/writer.go`), a sample later than the
+//!   wall clock plus that window is [`Error::TooFarInFuture`]. Nothing of a refused batch is
+//!   applied.
 //! * [`Head::append`] is all-or-nothing: the whole batch is validated first, then written to
 //!   the WAL as one frame (series records for new series, then the samples), then applied to
 //!   memory. When it returns `Ok` the batch is in the WAL (see [`SyncPolicy`] for what that
@@ -18,7 +21,8 @@
 //! * [`Head::cut_block`] writes a time range as a block with [`BlockWriter`] (no Thanos meta:
 //!   the caller adds it when uploading) and then [`Head::truncate`]s it away: the samples are
 //!   dropped from memory, series left empty are removed, a [`Record::MinTime`] is logged and
-//!   the WAL is checkpointed so replay does not resurrect them.
+//!   the WAL is checkpointed so replay does not resurrect them. A cut that fails removes its
+//!   `<ULID>.tmp-for-creation` directory.
 //!
 //! Concurrency: all methods take `&self`. Appends (and truncations) are serialized by one
 //! mutex that also owns the WAL; readers use a read lock on the in-memory state that appends
@@ -30,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use strata_tsdb::block::BlockWriter;
+use strata_tsdb::block::{BlockWriter, TMP_FOR_CREATION};
 use strata_tsdb::chunkenc::{SAMPLES_PER_CHUNK, XorAppender, decode_xor};
 use strata_tsdb::labels::Labels;
 use strata_tsdb::matchers::Matcher;
@@ -54,6 +58,9 @@ pub struct HeadOptions {
     pub segment_size: u64,
     /// Samples per head chunk before a new one is cut (Prometheus: 120).
     pub samples_per_chunk: usize,
+    /// Samples later than now + this are refused ([`Error::TooFarInFuture`]); zero accepts
+    /// any timestamp (Thanos' default).
+    pub too_far_in_future: Duration,
 }
 
 impl Default for HeadOptions {
@@ -62,6 +69,7 @@ impl Default for HeadOptions {
             sync: SyncPolicy::default(),
             segment_size: wal::DEFAULT_SEGMENT_SIZE,
             samples_per_chunk: SAMPLES_PER_CHUNK,
+            too_far_in_future: Duration::ZERO,
         }
     }
 }
@@ -302,10 +310,23 @@ pub struct Head {
     state: RwLock<State>,
     writer: Arc<Mutex<Writer>>,
     truncating: Mutex<()>,
+    too_far_in_future: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The wall clock in ms since the epoch (0 before 1970).
+pub(crate) fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Milliseconds of a duration, saturating.
+pub(crate) fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Replays WAL records into a state, mapping duplicate series definitions onto one series.
@@ -383,6 +404,7 @@ impl Head {
             state: RwLock::new(state),
             writer,
             truncating: Mutex::new(()),
+            too_far_in_future: opts.too_far_in_future,
         })
     }
 
@@ -406,6 +428,13 @@ impl Head {
         let mut stats = AppendStats::default();
         let mut new_series: Vec<RefSeries> = Vec::new();
         let mut samples: Vec<RefSample> = Vec::new();
+        let window = self.too_far_in_future;
+        let now = if window.is_zero() { 0 } else { unix_now_ms() };
+        let max_valid = if window.is_zero() {
+            i64::MAX
+        } else {
+            now.saturating_add(duration_ms(window))
+        };
         {
             let st = self.read();
             // Per series of the batch: (ref, newest timestamp, its value).
@@ -443,6 +472,14 @@ impl Head {
                             labels: labels.clone(),
                             t,
                             min_valid: st.min_valid,
+                        });
+                    }
+                    if t > max_valid {
+                        return Err(Error::TooFarInFuture {
+                            labels: labels.clone(),
+                            t,
+                            now,
+                            window,
                         });
                     }
                     if t == cur.1 && v.to_bits() == cur.2.to_bits() {
@@ -584,7 +621,32 @@ impl Head {
         Ok(Some(path))
     }
 
+    /// [`Head::write_block_as`] with a fresh ULID; on failure the partly written block (its
+    /// `.tmp-for-creation` directory) is removed, so a persistent error (EMFILE, ENOSPC) does
+    /// not leave one more directory per attempt.
     fn write_block(&self, dir: &Path, mint: i64, maxt: i64) -> Result<Option<PathBuf>, Error> {
+        let ulid = ulid::Ulid::generate();
+        let res = self.write_block_as(dir, ulid, mint, maxt);
+        if res.is_err() {
+            // `BlockWriter::finish` renames last: on an error the block is still in here.
+            let tmp = dir.join(format!("{ulid}{TMP_FOR_CREATION}"));
+            match std::fs::remove_dir_all(&tmp) {
+                Ok(()) => tracing::info!(dir = %tmp.display(), "removed the block of a failed cut"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(dir = %tmp.display(), error = %e,
+                    "cannot remove the block of a failed cut; removed at the next cut or start"),
+            }
+        }
+        res
+    }
+
+    fn write_block_as(
+        &self,
+        dir: &Path,
+        ulid: ulid::Ulid,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Option<PathBuf>, Error> {
         let mut snap: Vec<(Arc<Labels>, Vec<HeadChunk>)> = {
             let st = self.read();
             st.series
@@ -612,7 +674,10 @@ impl Head {
             }
             let w = match &mut bw {
                 Some(w) => w,
-                None => bw.insert(BlockWriter::create(dir, mint, maxt).map_err(Error::WriteBlock)?),
+                None => bw.insert(
+                    BlockWriter::create_with_ulid(dir, ulid, mint, maxt)
+                        .map_err(Error::WriteBlock)?,
+                ),
             };
             w.add_series((*labels).clone(), &samples)
                 .map_err(Error::WriteBlock)?;

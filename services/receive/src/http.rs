@@ -1,6 +1,6 @@
 //! The remote write HTTP endpoint of `strata receive`: `POST /api/v1/receive`.
 //!
-//! Spec followed: the Prometheus remote write 1.0 spec for the body, and Thanos receive
+//! Spec followed: the Prometheus remote write 1.0 and 2.0 specs for the body, and Thanos receive
 //! (`pkg/receive/handler.go`) for tenancy, status codes
 //! and metric names. One request goes through these steps; the first that fails answers:
 //!
@@ -8,9 +8,10 @@
 //! |------|---------|--------|
 //! | the receiver is ready ([`Health::is_ready`]) | not yet, or shutting down | 503 |
 //! | tenant: the `--receive.tenant-header` (default `THANOS-TENANT`, case-insensitive), else `THANOS-TENANT`, else `--receive.default-tenant-id` | not a valid tenant name ([`crate::tenants::validate_tenant`]) | 400 |
+//! | [`remote_write::negotiate`]: `Content-Type` (none, `application/x-protobuf` or `proto=prometheus.WriteRequest`: 1.0; `proto=io.prometheus.write.v2.Request`: 2.0) and `Content-Encoding` (none or `snappy`) | anything else | 415 |
 //! | `Content-Length` at most `--receive.max-body-size` (compressed bytes, default 32 MiB) | over it | 413 |
 //! | reading the body, still at most that many bytes (chunked bodies) | over it / broken body | 413 / 400 |
-//! | [`remote_write::decode_with`] (Snappy, protobuf, labels, per-series sample order) | see [`Error::status`] | 400 / 409 / 413 |
+//! | [`remote_write::decode_proto`] (Snappy, protobuf, symbols, labels, per-series sample order) | see [`Error::status`] | 400 / 409 / 413 |
 //! | [`Distributor::write`]: [`crate::tenants::MultiTsdb::append`] (all or nothing, returns once in the WAL), or the hashring's replicas | see [`Error::status`] | 409 / 429 / 400 / 500 / 503 |
 //! | — | success | **200**, empty body |
 //!
@@ -19,6 +20,12 @@
 //! `text/plain` body. Remote write senders retry 5xx and 429 and drop 4xx, so only storage
 //! failures and "not ready" are retryable. A request without series (Prometheus sends
 //! metadata-only requests) is decoded and answered 200 without touching storage.
+//!
+//! Every answer to a 2.0 request (once negotiated) carries the spec's required
+//! `X-Prometheus-Remote-Write-Samples-Written`, `-Histograms-Written` and `-Exemplars-Written`
+//! headers: the request's samples on success, 0 on any failure (a write is all or nothing),
+//! and always 0 histograms (refused) and 0 exemplars (not stored yet). 1.0 answers carry none,
+//! as in Prometheus.
 //!
 //! Decoding and appending are CPU- and IO-bound: both run on tokio's blocking pool
 //! ([`tokio::task::spawn_blocking`]), never on the async workers.
@@ -53,7 +60,7 @@ use strata_runtime::Health;
 use crate::Error;
 use crate::distributor::Distributor;
 use crate::head::AppendStats;
-use crate::remote_write::{self, DecodeOptions};
+use crate::remote_write::{self, DecodeOptions, WriteProto};
 use crate::tenants::validate_tenant;
 
 /// The remote write path.
@@ -65,6 +72,14 @@ pub const DEFAULT_TENANT_ID: &str = "default-tenant";
 /// Default of `--receive.max-body-size`: 32 MiB of compressed body. Prometheus sends at most
 /// a few hundred KiB per request (2000 samples by default).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Remote write 2.0 response header `X-Prometheus-Remote-Write-Samples-Written` (header names
+/// are case-insensitive; lower case is their `HeaderName` form): samples written.
+pub const SAMPLES_WRITTEN_HEADER: &str = "x-prometheus-remote-write-samples-written";
+/// `X-Prometheus-Remote-Write-Histograms-Written`: native histogram samples written.
+pub const HISTOGRAMS_WRITTEN_HEADER: &str = "x-prometheus-remote-write-histograms-written";
+/// `X-Prometheus-Remote-Write-Exemplars-Written`: exemplars written.
+pub const EXEMPLARS_WRITTEN_HEADER: &str = "x-prometheus-remote-write-exemplars-written";
 
 /// Buckets of the per-request series/sample histograms (Thanos' values).
 const WRITE_BUCKETS: [f64; 7] = [10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0];
@@ -124,6 +139,8 @@ struct Outcome {
     message: String,
     /// `(series, samples)` of the decoded request, if it decoded.
     counts: Option<(usize, usize)>,
+    /// The negotiated message, once known (2.0 answers carry the `*-Written` headers).
+    proto: Option<WriteProto>,
 }
 
 impl Outcome {
@@ -132,6 +149,7 @@ impl Outcome {
             status: e.status(),
             message: e.to_string(),
             counts: None,
+            proto: None,
         }
     }
 }
@@ -229,21 +247,23 @@ impl ReceiveHttp {
         Ok(tenant)
     }
 
-    /// Decodes `body` and appends it for `tenant` on the blocking pool: the one place a
-    /// request reaches storage. `Ok` means every sample is in the tenant's WAL.
+    /// Decodes `body` (remote write 1.0) and appends it for `tenant` on the blocking pool: the
+    /// one place a request reaches storage. `Ok` means every sample is in the tenant's WAL.
     pub async fn write(&self, tenant: &str, body: Bytes) -> Result<AppendStats, Error> {
-        self.write_inner(tenant, body).await.1
+        self.write_inner(tenant, WriteProto::V1, body).await.1
     }
 
     async fn write_inner(
         &self,
         tenant: &str,
+        proto: WriteProto,
         body: Bytes,
     ) -> (Outcome, Result<AppendStats, Error>) {
         let decode = self.opts.decode;
         self.metrics.pending.inc();
         let decoded =
-            tokio::task::spawn_blocking(move || remote_write::decode_with(&body, &decode)).await;
+            tokio::task::spawn_blocking(move || remote_write::decode_proto(proto, &body, &decode))
+                .await;
         let (outcome, res) = match decoded {
             Err(e) => {
                 tracing::error!(error = %e, "remote write task failed");
@@ -259,6 +279,7 @@ impl ReceiveHttp {
                         status: StatusCode::OK,
                         message: String::new(),
                         counts,
+                        proto: None,
                     },
                     Err(e) => Outcome {
                         counts,
@@ -269,6 +290,10 @@ impl ReceiveHttp {
             }
         };
         self.metrics.pending.dec();
+        let outcome = Outcome {
+            proto: Some(proto),
+            ..outcome
+        };
         if let Some((series, samples)) = outcome.counts {
             let labels = CodeTenant {
                 code: outcome.status.as_u16().to_string(),
@@ -289,6 +314,21 @@ impl ReceiveHttp {
             Ok(t) => t,
             Err(e) => return Outcome::reject(&e),
         };
+        // A value that is not text is kept (lossily) so that it is refused, not ignored.
+        let text = |name| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        };
+        let (content_type, encoding) = (text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING));
+        let proto = match remote_write::negotiate(content_type.as_deref(), encoding.as_deref()) {
+            Ok(p) => p,
+            Err(e) => return Outcome::reject(&e),
+        };
+        let reject = |e: &Error| Outcome {
+            proto: Some(proto),
+            ..Outcome::reject(e)
+        };
         let limit = self.opts.max_body_bytes;
         let declared = headers
             .get(header::CONTENT_LENGTH)
@@ -298,13 +338,13 @@ impl ReceiveHttp {
             && len > limit as u64
         {
             let len = usize::try_from(len).unwrap_or(usize::MAX);
-            return Outcome::reject(&Error::BodyTooLarge { len, limit });
+            return reject(&Error::BodyTooLarge { len, limit });
         }
         let body = match read_body(body, limit, declared).await {
             Ok(b) => b,
-            Err(e) => return Outcome::reject(&e),
+            Err(e) => return reject(&e),
         };
-        self.write_inner(&tenant, body).await.0
+        self.write_inner(&tenant, proto, body).await.0
     }
 }
 
@@ -329,17 +369,33 @@ async fn read_body(body: Body, limit: usize, declared: Option<u64>) -> Result<By
 async fn receive(State(h): State<Arc<ReceiveHttp>>, headers: HeaderMap, body: Body) -> Response {
     let outcome = h.handle(&headers, body).await;
     let code = outcome.status;
-    if code.is_success() {
-        return code.into_response();
+    let mut resp = if code.is_success() {
+        code.into_response()
+    } else {
+        let mut message = outcome.message;
+        message.push('\n');
+        (
+            code,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            message,
+        )
+            .into_response()
+    };
+    if outcome.proto == Some(WriteProto::V2) {
+        let samples = match outcome.counts {
+            Some((_, samples)) if code.is_success() => samples,
+            _ => 0,
+        };
+        let h = resp.headers_mut();
+        for (name, n) in [
+            (SAMPLES_WRITTEN_HEADER, samples),
+            (HISTOGRAMS_WRITTEN_HEADER, 0),
+            (EXEMPLARS_WRITTEN_HEADER, 0),
+        ] {
+            h.insert(HeaderName::from_static(name), n.into());
+        }
     }
-    let mut message = outcome.message;
-    message.push('\n');
-    (
-        code,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message,
-    )
-        .into_response()
+    resp
 }
 
 #[cfg(test)]
@@ -545,6 +601,69 @@ mod tests {
         assert_eq!(code, 413, "{msg}");
         // A metadata-only request is fine and touches no storage.
         assert_eq!(post(&f, &[], body_of(vec![])).await, (200, String::new()));
+    }
+
+    /// Remote write 2.0 as Prometheus 3 sends it is stored and counted in the response
+    /// headers; 1.0 keeps every `Content-Type` form; unknown messages are 415.
+    #[tokio::test]
+    async fn content_types_pick_the_message() {
+        let f = fixture(HttpOptions::default());
+        let router = f.http.router();
+        let send = |ct: Option<&str>, body: Vec<u8>| {
+            let mut req = Request::post(RECEIVE_PATH).header("content-encoding", "snappy");
+            if let Some(ct) = ct {
+                req = req.header("content-type", ct);
+            }
+            router.clone().oneshot(req.body(Body::from(body)).unwrap())
+        };
+        let v2_type = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+        let series = vec![(
+            strata_tsdb::labels::Labels::from_pairs([("__name__", "up"), ("job", "v2")]),
+            vec![(1000, 1.0), (2000, 2.0)],
+        )];
+        let resp = send(Some(v2_type), remote_write::encode_v2(&series).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h[SAMPLES_WRITTEN_HEADER], "2");
+        assert_eq!(h[HISTOGRAMS_WRITTEN_HEADER], "0");
+        assert_eq!(h[EXEMPLARS_WRITTEN_HEADER], "0");
+        // Stored: the same samples again are now a conflict, and say none were written.
+        let resp = send(Some(v2_type), remote_write::encode_v2(&series).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 409);
+        assert_eq!(resp.headers()[SAMPLES_WRITTEN_HEADER], "0");
+
+        let v1 = |job: &str| {
+            remote_write::encode(&[(
+                strata_tsdb::labels::Labels::from_pairs([("__name__", "up"), ("job", job)]),
+                vec![(1000, 1.0)],
+            )])
+        };
+        for (job, ct) in [
+            ("none", None),
+            ("bare", Some("application/x-protobuf")),
+            (
+                "v1",
+                Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+            ),
+        ] {
+            let resp = send(ct, v1(job).unwrap()).await.unwrap();
+            assert_eq!(resp.status(), 200, "{ct:?}");
+            assert!(!resp.headers().contains_key(SAMPLES_WRITTEN_HEADER));
+        }
+        let unknown = "application/x-protobuf;proto=io.prometheus.write.v3.Request";
+        let resp = send(Some(unknown), v1("x").unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 415);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&body).contains("unknown proto message"),
+            "{body:?}"
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! Prometheus remote write 1.0: decoding and validating request bodies, and encoding them
-//! (for tests and the load generator).
+//! Prometheus remote write 1.0 and 2.0: content negotiation, decoding and validating request
+//! bodies, and encoding them (for tests and the load generator).
 //!
 //! Spec followed: the Prometheus remote write 1.0 spec (`docs/specs/remote_write_spec.md`: a
 //! protobuf `prometheus.WriteRequest`, compressed with the Snappy *block* format, never the framed
@@ -46,12 +46,28 @@
 //! * The same label set may appear in several entries of one request; they are kept as
 //!   separate entries in request order (the head appends them in that order).
 //!
+//! # Remote write 2.0
+//!
+//! Spec followed: the Prometheus remote write 2.0 spec (`docs/specs/remote_write_spec_2_0.md`),
+//! with the content negotiation of Prometheus' `storage/remote/write_handler.go`. [`negotiate`]
+//! picks the message from the request headers: `Content-Type: application/x-protobuf` (or no
+//! `Content-Type`) and `proto=prometheus.WriteRequest` are 1.0,
+//! `proto=io.prometheus.write.v2.Request` is 2.0; another media type or `proto=` is 415, as is
+//! a `Content-Encoding` other than `snappy` (none at all is taken as `snappy`, as Prometheus
+//! does for 1.0 senders). A 2.0 body ([`decode_v2_with`]) is the same Snappy block format
+//! around an `io.prometheus.write.v2.Request`: each series' `labels_refs` are (name, value)
+//! index pairs into the request's `symbols`; an odd count or an index past the table is 400.
+//! The labels they resolve to, the samples, histograms (400) and exemplars (dropped) then
+//! follow the 1.0 rules above, so both versions produce the same [`DecodedWrite`]. Series
+//! metadata and created timestamps are not kept.
+//!
 //! Exceeding the compressed-body limit is the HTTP layer's check (it knows the
 //! `Content-Length`); it reports it with [`Error::BodyTooLarge`] so that all rejections share
 //! one type and one status mapping.
 
 use prost::Message;
 use strata_storeapi::pb::prometheus::{Label as PbLabel, Sample as PbSample, WriteRequest};
+use strata_storeapi::pb::write_v2;
 use strata_tsdb::labels::{Label, Labels, METRIC_NAME};
 
 use crate::{Error, LabelProblem};
@@ -62,6 +78,79 @@ pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
 
 /// Longest label-set text quoted in an error message; longer ones are cut with `…`.
 const MAX_LABELS_IN_MESSAGE: usize = 512;
+
+/// The only media type of remote write (both versions).
+pub const PROTOBUF_MEDIA_TYPE: &str = "application/x-protobuf";
+/// `proto=` of the remote write 1.0 message.
+pub const V1_PROTO: &str = "prometheus.WriteRequest";
+/// `proto=` of the remote write 2.0 message.
+pub const V2_PROTO: &str = "io.prometheus.write.v2.Request";
+/// The only supported `Content-Encoding` (Snappy block format).
+pub const SNAPPY_ENCODING: &str = "snappy";
+
+/// The remote write message a request carries, chosen by [`negotiate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteProto {
+    /// `prometheus.WriteRequest` (remote write 1.0).
+    V1,
+    /// `io.prometheus.write.v2.Request` (remote write 2.0).
+    V2,
+}
+
+/// The message of a request from its `Content-Type` and `Content-Encoding` headers (`None`
+/// when absent); see the module docs. Unsupported values are [`Error::UnsupportedMediaType`].
+pub fn negotiate(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<WriteProto, Error> {
+    if let Some(enc) = content_encoding.map(str::trim).filter(|e| !e.is_empty())
+        && !enc.eq_ignore_ascii_case(SNAPPY_ENCODING)
+    {
+        return Err(Error::UnsupportedMediaType {
+            header: "Content-Encoding",
+            value: enc.to_string(),
+            reason: format!("only {SNAPPY_ENCODING} (block format) is supported"),
+        });
+    }
+    let Some(ct) = content_type.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(WriteProto::V1);
+    };
+    let unsupported = |reason: String| Error::UnsupportedMediaType {
+        header: "Content-Type",
+        value: ct.to_string(),
+        reason,
+    };
+    let mut parts = ct.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case(PROTOBUF_MEDIA_TYPE) {
+        return Err(unsupported(format!(
+            "the media type must be {PROTOBUF_MEDIA_TYPE}"
+        )));
+    }
+    for param in parts.map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = param.split_once('=') else {
+            return Err(unsupported(format!(
+                "parameter {param:?} is not a name=value pair"
+            )));
+        };
+        if !name.trim().eq_ignore_ascii_case("proto") {
+            continue;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        return match value {
+            V1_PROTO => Ok(WriteProto::V1),
+            V2_PROTO => Ok(WriteProto::V2),
+            _ => Err(unsupported(format!(
+                "unknown proto message {value:?}; supported: {V1_PROTO}, {V2_PROTO}"
+            ))),
+        };
+    }
+    Ok(WriteProto::V1)
+}
 
 /// Which label names are accepted (Prometheus' `model.ValidationScheme`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,6 +241,93 @@ pub fn decode_with(body: &[u8], opts: &DecodeOptions) -> Result<DecodedWrite, Er
     let req = WriteRequest::decode(raw.as_slice()).map_err(Error::Protobuf)?;
     drop(raw);
     validate_request(req, opts.name_validation)
+}
+
+/// Decode and validate a body of message `proto` (from [`negotiate`]).
+pub fn decode_proto(
+    proto: WriteProto,
+    body: &[u8],
+    opts: &DecodeOptions,
+) -> Result<DecodedWrite, Error> {
+    match proto {
+        WriteProto::V1 => decode_with(body, opts),
+        WriteProto::V2 => decode_v2_with(body, opts),
+    }
+}
+
+/// Decode and validate a remote write 2.0 body (see the module docs).
+pub fn decode_v2_with(body: &[u8], opts: &DecodeOptions) -> Result<DecodedWrite, Error> {
+    let raw = decompress(body, opts.max_decompressed)?;
+    let req = write_v2::Request::decode(raw.as_slice()).map_err(Error::Protobuf)?;
+    drop(raw);
+    validate_v2_request(req, opts.name_validation)
+}
+
+/// Validate a decoded `io.prometheus.write.v2.Request` and convert it: the same rules and
+/// output as [`validate_request`], labels resolved through the symbols table.
+pub fn validate_v2_request(
+    req: write_v2::Request,
+    scheme: NameValidation,
+) -> Result<DecodedWrite, Error> {
+    let symbols = req.symbols;
+    let mut out = DecodedWrite {
+        series: Vec::with_capacity(req.timeseries.len()),
+        ..DecodedWrite::default()
+    };
+    for (index, ts) in req.timeseries.into_iter().enumerate() {
+        let labels = resolve_refs(index, &ts.labels_refs, &symbols)?;
+        check_labels(index, &labels, scheme)?;
+        if !ts.histograms.is_empty() {
+            return Err(Error::HistogramsUnsupported {
+                index,
+                series: format_labels(&labels),
+                count: ts.histograms.len(),
+            });
+        }
+        out.exemplars_dropped += ts.exemplars.len();
+        let points = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        let samples = validate_points(index, &labels, points)?;
+        if samples.is_empty() {
+            continue;
+        }
+        out.samples += samples.len();
+        out.series.push((without_empty(labels), samples));
+    }
+    Ok(out)
+}
+
+/// The labels of 2.0 series entry `index`: `refs` are (name, value) index pairs into `symbols`.
+fn resolve_refs(index: usize, refs: &[u32], symbols: &[String]) -> Result<Vec<Label>, Error> {
+    if !refs.len().is_multiple_of(2) {
+        return Err(Error::InvalidSymbolRefs {
+            index,
+            reason: format!(
+                "{} labels_refs: not (name, value) pairs, the count must be even",
+                refs.len()
+            ),
+        });
+    }
+    let symbol = |r: u32| {
+        usize::try_from(r)
+            .ok()
+            .and_then(|i| symbols.get(i))
+            .cloned()
+            .ok_or_else(|| Error::InvalidSymbolRefs {
+                index,
+                reason: format!(
+                    "labels_refs refers to symbol {r}, the request has {} symbols",
+                    symbols.len()
+                ),
+            })
+    };
+    refs.chunks_exact(2)
+        .map(|pair| {
+            Ok(Label {
+                name: symbol(pair[0])?,
+                value: symbol(pair[1])?,
+            })
+        })
+        .collect()
 }
 
 /// Snappy-block-decompress `body`, refusing (before allocating) a claimed decompressed
@@ -275,29 +451,42 @@ pub fn validate_samples(
     labels: &[Label],
     samples: &[PbSample],
 ) -> Result<Vec<(i64, f64)>, Error> {
-    let mut out: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
-    for s in samples {
+    validate_points(
+        index,
+        labels,
+        samples.iter().map(|s| (s.timestamp, s.value)),
+    )
+}
+
+/// [`validate_samples`] over `(timestamp, value)` pairs of any message version.
+fn validate_points(
+    index: usize,
+    labels: &[Label],
+    points: impl ExactSizeIterator<Item = (i64, f64)>,
+) -> Result<Vec<(i64, f64)>, Error> {
+    let mut out: Vec<(i64, f64)> = Vec::with_capacity(points.len());
+    for (timestamp, value) in points {
         if let Some(&(pt, pv)) = out.last() {
-            if s.timestamp < pt {
+            if timestamp < pt {
                 return Err(Error::OutOfOrderInRequest {
                     index,
                     series: format_labels(labels),
-                    timestamp: s.timestamp,
+                    timestamp,
                     previous: pt,
                 });
             }
-            if s.timestamp == pt {
-                if pv.to_bits() == s.value.to_bits() {
+            if timestamp == pt {
+                if pv.to_bits() == value.to_bits() {
                     continue;
                 }
                 return Err(Error::DuplicateInRequest {
                     index,
                     series: format_labels(labels),
-                    timestamp: s.timestamp,
+                    timestamp,
                 });
             }
         }
-        out.push((s.timestamp, s.value));
+        out.push((timestamp, value));
     }
     Ok(out)
 }
@@ -359,6 +548,46 @@ pub fn encode(series: &[(Labels, Vec<(i64, f64)>)]) -> Result<Vec<u8>, Error> {
 
 /// Encode any `WriteRequest` (e.g. metadata-only, or deliberately invalid for tests).
 pub fn encode_request(req: &WriteRequest) -> Result<Vec<u8>, Error> {
+    compress(&req.encode_to_vec())
+}
+
+/// Encode series as a remote write 2.0 body (protobuf `io.prometheus.write.v2.Request` with a
+/// de-duplicated symbols table starting with `""`, + Snappy block), as a Prometheus 3 sender
+/// does; labels and samples are written as given.
+pub fn encode_v2(series: &[(Labels, Vec<(i64, f64)>)]) -> Result<Vec<u8>, Error> {
+    let mut symbols = vec![String::new()];
+    let mut index = std::collections::HashMap::from([(String::new(), 0u32)]);
+    let mut intern = |s: &str| -> u32 {
+        if let Some(&i) = index.get(s) {
+            return i;
+        }
+        let i = u32::try_from(symbols.len()).unwrap_or(u32::MAX);
+        symbols.push(s.to_string());
+        index.insert(s.to_string(), i);
+        i
+    };
+    let timeseries = series
+        .iter()
+        .map(|(labels, samples)| write_v2::TimeSeries {
+            labels_refs: labels
+                .iter()
+                .flat_map(|l| [intern(&l.name), intern(&l.value)])
+                .collect(),
+            samples: samples
+                .iter()
+                .map(|&(timestamp, value)| write_v2::Sample { value, timestamp })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    encode_v2_request(&write_v2::Request {
+        symbols,
+        timeseries,
+    })
+}
+
+/// Encode any `io.prometheus.write.v2.Request` (e.g. deliberately invalid, for tests).
+pub fn encode_v2_request(req: &write_v2::Request) -> Result<Vec<u8>, Error> {
     compress(&req.encode_to_vec())
 }
 

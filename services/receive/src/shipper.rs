@@ -3,13 +3,20 @@
 //!
 //! [`MultiTsdb::cut_and_upload`], for every tenant:
 //!
-//! 1. **Cut.** With `D` the block duration, `cutoff = max(newest head sample, now) - D/2`;
-//!    every complete `D`-aligned range `[k·D, (k+1)·D)` with `(k+1)·D <= cutoff`, starting with
-//!    the one holding the head's oldest sample, is written with [`Head::cut_block`] into
-//!    `<tenant>/blocks/<ULID>/` and truncated from the head. This keeps at least `D/2` of data
-//!    in the head as Prometheus does (it compacts once the head spans 1.5·D, `compactable()` in
-//!    `tsdb/head.go`); `now` lets an idle tenant's head be cut too — pass 0 for a purely
-//!    data-driven rule. Samples older than a cut range's end are refused from then on (409).
+//! 1. **Cut.** With `D` the block duration and `W` the too-far-in-future window
+//!    ([`HeadOptions::too_far_in_future`](crate::head::HeadOptions), 0 when off),
+//!    `cutoff = max(min(newest head sample, now + W), now) - D/2`; every complete `D`-aligned
+//!    range `[k·D, (k+1)·D)` with `(k+1)·D <= cutoff`, starting with the one holding the head's
+//!    oldest sample, is written with [`Head::cut_block`] into `<tenant>/blocks/<ULID>/` and
+//!    truncated from the head. This keeps at least `D/2` of data in the head as Prometheus does
+//!    (it compacts once the head spans 1.5·D, `compactable()` in `tsdb/head.go`); `now` (the
+//!    wall clock) lets an idle tenant's head be cut too. Samples older than a cut range's end
+//!    are refused from then on (409), so that end never passes `now + W - D/2`: a sample dated
+//!    2300 (accepted when `W` is 0, as in Thanos) stays in the head without driving cuts,
+//!    where Prometheus' rule alone (`MaxTime - chunkRange/2`, `appendableMinValidTime` in
+//!    `tsdb/head_append.go`) would refuse every current sample of the tenant.
+//!    Leftover `<ULID>.tmp-for-creation` directories of failed cuts (or of a crash during one)
+//!    are removed before every cut and when the tenant is opened.
 //!    The block's meta.json gets the Thanos section at once: `labels` = the tenant's external
 //!    labels (tenant label + `--label`s), `source: "receive"`, resolution 0.
 //! 2. **Upload** (when a bucket is given): every local block not listed in
@@ -32,7 +39,7 @@ use std::sync::atomic::Ordering;
 
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
-use strata_tsdb::block::LocalBlock;
+use strata_tsdb::block::{LocalBlock, TMP_FOR_CREATION};
 use strata_tsdb::labels::Labels;
 use strata_tsdb::meta::{BlockMeta, Downsample, META_FILENAME, RESOLUTION_RAW, ThanosMeta};
 use ulid::Ulid;
@@ -152,6 +159,10 @@ pub(crate) fn load_blocks(blocks_dir: &Path, ext: &Labels) -> Result<Vec<Arc<Ser
     let mut out = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io(blocks_dir, e))?.path();
+        if is_tmp_block(&path) {
+            remove_tmp_block(&path);
+            continue;
+        }
         let is_block = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -167,23 +178,64 @@ pub(crate) fn load_blocks(blocks_dir: &Path, ext: &Labels) -> Result<Vec<Arc<Ser
     Ok(out)
 }
 
+/// A block directory being written (`<ULID>.tmp-for-creation`, Prometheus' `tmpForCreation`).
+fn is_tmp_block(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(TMP_FOR_CREATION))
+}
+
+/// Remove the leftover of a failed or interrupted cut (only ever written by a cut, which
+/// holds the tenant's block list; nothing reads it). Failing is logged: the next cut retries.
+fn remove_tmp_block(path: &Path) {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "removed the leftover of an unfinished block cut")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = %path.display(), error = %e,
+            "cannot remove the leftover of an unfinished block cut; retrying at the next cut"),
+    }
+}
+
+/// Remove every `*.tmp-for-creation` directory under `blocks_dir` (a missing one is fine).
+fn remove_tmp_blocks(blocks_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(blocks_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if is_tmp_block(&path) {
+            remove_tmp_block(&path);
+        }
+    }
+}
+
 /// Cut every complete range of the tenant's head (rule in the module docs); returns the new
 /// blocks. Blocking I/O.
 fn cut_tenant(
     t: &Tenant,
     now_ms: i64,
     d: i64,
+    window_ms: i64,
     limit: usize,
 ) -> Result<Vec<Arc<ServedBlock>>, Error> {
     let blocks_dir = t.dir.join(BLOCKS_DIR);
     let mut cut = Vec::new();
+    {
+        // The block list's lock also serializes this tenant's cuts: none is writing now.
+        let _served = write(&t.blocks);
+        remove_tmp_blocks(&blocks_dir);
+    }
+    let horizon = now_ms.saturating_add(window_ms);
     loop {
         // Held from before the head is truncated until the block is served.
         let mut served = write(&t.blocks);
         let (Some(min), Some(max)) = (t.head.min_time(), t.head.max_time()) else {
             break;
         };
-        let cutoff = max.max(now_ms).saturating_sub(d / 2);
+        // Samples beyond now + W never move the cut (see the module docs).
+        let cutoff = max.min(horizon).max(now_ms).saturating_sub(d / 2);
         let start = min.div_euclid(d).saturating_mul(d);
         let end = start.saturating_add(d);
         if end > cutoff {
@@ -225,7 +277,8 @@ fn shipped(t: &Tenant, b: &ServedBlock, cut: bool, uploaded: bool) -> ShippedBlo
 
 impl MultiTsdb {
     /// Cut every tenant's complete block ranges and upload every local block not uploaded
-    /// yet to `bucket` (none: cut only). See the module docs for the rule. Returns the blocks
+    /// yet to `bucket` (none: cut only). See the module docs for the rule; `now_ms` is the wall
+    /// clock (tests pass the time their data ends). Returns the blocks
     /// cut or uploaded by this call; on failures, the first error after trying every tenant.
     pub async fn cut_and_upload(
         &self,
@@ -240,12 +293,13 @@ impl MultiTsdb {
             self.shipping.store(true, Ordering::Relaxed);
         }
         let limit = self.opts.max_series_per_tenant;
+        let window_ms = crate::head::duration_ms(self.opts.head.too_far_in_future);
         let mut out = Vec::new();
         let mut first_err = None;
         for t in self.tenant_list() {
             let t2 = Arc::clone(&t);
             let cut = tokio::task::spawn_blocking(move || {
-                cut_tenant(&t2, now_ms, block_duration_ms, limit)
+                cut_tenant(&t2, now_ms, block_duration_ms, window_ms, limit)
             })
             .await
             .unwrap_or_else(|e| Err(Error::TaskFailed(e)));

@@ -178,6 +178,7 @@ fn restart_restores_every_sample() {
                 sync: SyncPolicy::Interval(Duration::from_secs(3600)),
                 segment_size: 4096, // many segments
                 samples_per_chunk: 7,
+                ..HeadOptions::default()
             },
         )
         .unwrap();

@@ -267,7 +267,12 @@ impl StoreFactory for Factory {
         );
         db.append(&tenant.value, &series).unwrap();
         if self.cut {
-            let cut = db.cut_and_upload(None, 0, 20 * 60_000).await.unwrap();
+            // "Now" is when the data ends, so the cut follows the data.
+            let now = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).max();
+            let cut = db
+                .cut_and_upload(None, now.unwrap_or(0), 20 * 60_000)
+                .await
+                .unwrap();
             assert!(cut.iter().all(|b| b.cut && !b.uploaded));
             self.blocks_cut
                 .fetch_add(cut.len(), std::sync::atomic::Ordering::Relaxed);
@@ -330,7 +335,10 @@ async fn cut_upload_serve_and_expire() {
     ))
     .unwrap();
     let data_dir = tmp.path().join("data");
-    let db = Arc::new(MultiTsdb::open(opts(&data_dir, 0)).unwrap());
+    // Samples up to an hour after "now" count for cuts (--tsdb.too-far-in-future.time-window).
+    let mut with_window = opts(&data_dir, 0);
+    with_window.head.too_far_in_future = std::time::Duration::from_secs(3600);
+    let db = Arc::new(MultiTsdb::open(with_window).unwrap());
     let m = |i: &str| ls(&[("__name__", "m"), ("i", i)]);
     // 35 minutes of 15 s samples from T0 (aligned): ranges [0,10) [10,20) [20,30) minutes are
     // complete before newest - D/2 = 29m45s only for the first two.
@@ -340,9 +348,12 @@ async fn cut_upload_serve_and_expire() {
         .unwrap();
     db.append("b", &[(m("1"), samples(T0, 3, 15_000, 5.0))])
         .unwrap();
+    // "Now" is 10 minutes into the data: tenant a's cut follows its data (within the window),
+    // tenant b's head (30 s) is not cut yet.
+    let now = T0 + D;
 
     let shipped = db
-        .cut_and_upload(Some(bucket.as_ref()), 0, D)
+        .cut_and_upload(Some(bucket.as_ref()), now, D)
         .await
         .unwrap();
     let ranges: Vec<(String, i64, i64, bool, bool)> = shipped
@@ -405,7 +416,7 @@ async fn cut_upload_serve_and_expire() {
 
     // A second call uploads nothing new; after a restart the blocks are served again.
     let again = db
-        .cut_and_upload(Some(bucket.as_ref()), 0, D)
+        .cut_and_upload(Some(bucket.as_ref()), now, D)
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use object_store::ObjectStore;
 use object_store::memory::InMemory;
+use object_store::{ObjectStore, ObjectStoreExt};
 use strata_objstore::fault::Op;
 use strata_objstore::{FaultyStore, download_block, list_block_metas, upload_block};
 use strata_tsdb::block::{BlockWriter, LocalBlock};
@@ -109,4 +109,52 @@ async fn a_failed_step_never_leaves_a_visible_block() {
         .unwrap();
     assert_eq!(copy, original);
     assert_eq!(copy.len(), 20);
+}
+
+#[tokio::test]
+async fn a_partial_block_is_cleaned_and_uploaded_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = write_block(tmp.path());
+    let dir = tmp.path().join(id.to_string());
+    let store = strata_objstore::config::from_yaml(&format!(
+        "type: FILESYSTEM\nconfig:\n  directory: {}\n",
+        tmp.path().join("bucket").display()
+    ))
+    .unwrap();
+    // What an interrupted upload of the block left: a truncated chunk file and an object the
+    // block does not have, but no meta.json.
+    for (rel, data) in [("chunks/000001", "trunc"), ("chunks/000002", "stale")] {
+        let p = object_store::path::Path::from(format!("{id}/{rel}"));
+        store.put(&p, data.into()).await.unwrap();
+    }
+    assert_eq!(
+        list_block_metas(store.as_ref()).await.unwrap().partial,
+        vec![id]
+    );
+
+    upload_block(store.as_ref(), &dir).await.unwrap();
+    assert_eq!(
+        objects(store.as_ref(), id).await,
+        vec![
+            format!("{id}/chunks/000001"),
+            format!("{id}/index"),
+            format!("{id}/meta.json")
+        ],
+        "exactly the block's files"
+    );
+    let dl = tempfile::tempdir().unwrap();
+    download_block(store.as_ref(), id, &dl.path().join(id.to_string()))
+        .await
+        .unwrap();
+    let copy = LocalBlock::open(dl.path().join(id.to_string()))
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    assert_eq!(copy.len(), 20);
+
+    // A complete block is not deleted by another upload of it.
+    upload_block(store.as_ref(), &dir).await.unwrap();
+    assert_eq!(objects(store.as_ref(), id).await.len(), 3);
 }

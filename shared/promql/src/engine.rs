@@ -12,7 +12,8 @@ use strata_tsdb::labels::Labels;
 
 use crate::error::{Error, Result};
 use crate::eval::Evaluator;
-use crate::plan::Planner;
+use crate::limits;
+use crate::plan::{Planned, Planner};
 use crate::select::Queryable;
 use crate::value::{Annotations, Data, Grid, Series};
 
@@ -110,8 +111,7 @@ impl Engine {
         query: &str,
         t_ms: i64,
     ) -> Result<QueryResult> {
-        let expr = parse(query)?;
-        let (data, ann) = self.run(source, expr, Grid::instant(t_ms), 0).await?;
+        let (data, ann) = self.run(source, query, Grid::instant(t_ms), 0).await?;
         Ok(QueryResult {
             value: instant_value(data, t_ms)?,
             annotations: ann,
@@ -137,49 +137,46 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let expr = parse(query)?;
-        match expr.value_type() {
-            ValueType::Scalar | ValueType::Vector => {}
-            other => {
-                return Err(Error::BadData(format!(
-                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                    type_name(other)
-                )));
-            }
-        }
         let grid = Grid {
             start: start_ms,
             end: end_ms,
             step: step_ms,
         };
-        let (data, ann) = self.run(source, expr, grid, step_ms).await?;
+        let (data, ann) = self.run(source, query, grid, step_ms).await?;
         Ok(QueryResult {
             value: range_value(data, &grid)?,
             annotations: ann,
         })
     }
 
-    /// Fetches every selection of `expr` concurrently, then evaluates it on a blocking thread.
+    /// Checks `query` against the shape limits, parses and plans it, fetches every selection
+    /// concurrently, then evaluates it on a blocking thread. Queries deeper than
+    /// [`limits::SHALLOW_DEPTH`] are parsed, planned and evaluated on a thread with a deep
+    /// stack instead. A range query (`step > 0`) must be of scalar or instant-vector type.
     async fn run(
         &self,
         source: &dyn Queryable,
-        expr: Expr,
+        query: &str,
         grid: Grid,
         step: i64,
     ) -> Result<(Data, Annotations)> {
-        // Selectors are keyed by their address in the AST: keep the root on the heap so
-        // moving the tree to the evaluation thread does not move any node.
-        let expr = Box::new(expr);
         let deadline = Instant::now() + self.opts.timeout;
         let lookback = self.opts.lookback_delta.as_millis() as i64;
-        let planned = Planner {
+        let planner = Planner {
             start: grid.start,
             end: grid.end,
             step,
             lookback,
             out: Vec::new(),
-        }
-        .plan(&expr)?;
+        };
+        let shape = limits::check(query)?;
+        let deep = shape.depth() > limits::SHALLOW_DEPTH;
+        let (mut parsed, planned) = if deep {
+            let query = query.to_owned();
+            on_deep_stack(move || prepare(&query, planner, true)).await?
+        } else {
+            prepare(query, planner, false)?
+        };
         let mut ann = Annotations::default();
         let fetches = planned.iter().map(|p| source.select(p.request.clone()));
         let results =
@@ -202,7 +199,11 @@ impl Engine {
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop(cancel.clone());
         let opts = self.opts.clone();
-        let task = tokio::task::spawn_blocking(move || {
+        let expr = parsed.expr.take();
+        let evaluate = move || {
+            let Some(expr) = expr else {
+                return Err(Error::Execution("internal error: no expression".into()));
+            };
             let mut ev = Evaluator {
                 query_start: grid.start,
                 query_end: grid.end,
@@ -218,13 +219,88 @@ impl Engine {
             let data = ev.eval(&expr, &grid)?;
             let data = finish(data)?;
             Ok::<_, Error>((data, ev.ann))
-        });
-        let out = task
-            .await
-            .map_err(|e| Error::Execution(format!("query evaluation failed: {e}")))?;
+        };
+        let out = if deep {
+            on_deep_stack(evaluate).await
+        } else {
+            tokio::task::spawn_blocking(evaluate)
+                .await
+                .map_err(|e| Error::Execution(format!("query evaluation failed: {e}")))?
+        };
         drop(guard);
         out
     }
+}
+
+/// A parsed query. Selectors are keyed by their address in the AST: the root stays on the
+/// heap so moving the tree to the evaluation thread does not move any node. A deep tree is
+/// dropped on a deep stack too (dropping recurses).
+struct Parsed {
+    expr: Option<Box<Expr>>,
+    deep: bool,
+}
+
+impl Drop for Parsed {
+    fn drop(&mut self) {
+        if let Some(expr) = self.expr.take().filter(|_| self.deep) {
+            let _ = deep_thread(move || drop(expr));
+        }
+    }
+}
+
+/// Parses `query`, checks that a range query's type is scalar or instant vector, and plans
+/// its selections: everything that recurses over the tree before evaluation.
+fn prepare(query: &str, planner: Planner, deep: bool) -> Result<(Parsed, Vec<Planned>)> {
+    let expr = Box::new(promql_parser::parser::parse(query).map_err(Error::Parse)?);
+    let parsed = Parsed {
+        expr: Some(expr),
+        deep,
+    };
+    let Some(expr) = parsed.expr.as_deref() else {
+        return Err(Error::Execution("internal error: no expression".into()));
+    };
+    if planner.step > 0 {
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                return Err(Error::BadData(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    type_name(other)
+                )));
+            }
+        }
+    }
+    let planned = planner.plan(expr)?;
+    Ok((parsed, planned))
+}
+
+/// At most this many deep-stack query threads run at once (more queries wait).
+static DEEP_THREADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// Runs `f` on a new thread with [`limits::DEEP_STACK_BYTES`] of stack; a panic is an error.
+async fn on_deep_stack<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let _permit = DEEP_THREADS
+        .acquire()
+        .await
+        .map_err(|e| Error::Execution(format!("query evaluation failed: {e}")))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    deep_thread(move || {
+        let _ = tx.send(f());
+    })
+    .map_err(|e| Error::Execution(format!("cannot start a query thread: {e}")))?;
+    rx.await.map_err(|_| {
+        Error::Execution("query evaluation failed: the query thread panicked".into())
+    })?
+}
+
+fn deep_thread(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("promql-deep".into())
+        .stack_size(limits::DEEP_STACK_BYTES)
+        .spawn(f)
+        .map(drop)
 }
 
 /// Sets the flag when the query future is dropped, so the evaluator stops.
@@ -234,10 +310,6 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
-}
-
-fn parse(query: &str) -> Result<Expr> {
-    promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 
 fn type_name(t: ValueType) -> &'static str {

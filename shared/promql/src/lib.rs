@@ -14,12 +14,14 @@ mod engine;
 mod error;
 mod eval;
 mod functions;
+mod limits;
 mod plan;
 mod select;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryResult, QueryValue, RangeSeries, Sample};
 pub use error::{Error, ErrorKind, Result};
+pub use limits::{MAX_NESTING, MAX_OPERATORS};
 pub use plan::parse_selector;
 pub use select::{Queryable, RawSeries, SelectHints, SelectRequest, StoreQueryable};
 pub use value::Annotations;

@@ -222,6 +222,13 @@ impl Planner {
 /// Parses a series selector as the HTTP API's `match[]` and Thanos' `storeMatch[]` take it
 /// (`metric{label="value", …}`, no range, offset or `@`) into matchers.
 pub fn parse_selector(input: &str) -> Result<Vec<Matcher>> {
+    // A selector is shallow: anything deeper is rejected before the parser recurses.
+    if crate::limits::check(input)?.depth() > crate::limits::SHALLOW_DEPTH {
+        return Err(Error::BadData(format!(
+            "expected a series selector like metric{{label=\"value\"}}, got a query more than {} levels deep",
+            crate::limits::SHALLOW_DEPTH
+        )));
+    }
     match promql_parser::parser::parse(input).map_err(Error::Parse)? {
         Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => {
             selector_matchers(&vs)

@@ -315,3 +315,97 @@ async fn native_histograms_give_a_clear_error() {
     );
     assert_eq!(err.kind(), ErrorKind::Execution);
 }
+
+/// Runs `query` on a 2 MiB thread (a tokio worker's stack), as the querier does.
+fn on_small_stack(query: String) -> Result<(), Error> {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let src = StoreQueryable::new(MemStore::new(Labels::empty()).into_store());
+                Engine::default()
+                    .instant_query(&src, &query, 0)
+                    .await
+                    .map(drop)
+            })
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic")
+}
+
+fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
+    format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+}
+
+/// Queries deeper or longer than the limits are a fast `bad_data` (they used to overflow the
+/// stack and abort the process, or parse for minutes); the deepest queries within the limits
+/// evaluate on a tokio-sized stack.
+#[test]
+fn deep_and_long_queries_are_rejected_and_the_limits_evaluate() {
+    use strata_promql::{MAX_NESTING, MAX_OPERATORS};
+    let rejected = [
+        vec!["1"; 3000].join("+"),
+        vec!["1"; 100_000].join("+"),
+        nested("abs(", "vector(1)", ")", 2500),
+        nested("sum(", "vector(1)", ")", 3000),
+        vec!["vector(1)"; 3000].join(" and "),
+        nested("max_over_time(", "vector(1)", "[1m:])", 1000),
+        nested("(", "1", ")", 100_000),
+        format!("{}1", "-".repeat(3000)),
+    ];
+    for q in rejected {
+        let t = std::time::Instant::now();
+        let e = on_small_stack(q).expect_err("over the limits");
+        assert_eq!(e.kind(), ErrorKind::BadData, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+    let n = MAX_NESTING - 1;
+    let admitted = [
+        vec!["1"; MAX_OPERATORS + 1].join("+"),
+        vec!["vector(1)"; MAX_OPERATORS + 1].join(" and "),
+        nested("abs(", "vector(1)", ")", n),
+        nested("sum(", "vector(1)", ")", n),
+        nested("(", "1", ")", MAX_NESTING),
+        nested(
+            "max_over_time(",
+            "vector(1)",
+            "[1m:])",
+            MAX_OPERATORS.min(n),
+        ),
+        nested(
+            "sum(",
+            &vec!["vector(1)"; MAX_OPERATORS - n].join("*"),
+            ")",
+            n,
+        ),
+        // Just within the shallow path (ordinary threads).
+        nested("sum(", "vector(1)", ")", 63),
+        nested("max_over_time(", "vector(1)", "[1m:])", 31),
+        vec!["1"; 65].join("+"),
+    ];
+    for q in admitted {
+        on_small_stack(q.clone()).unwrap_or_else(|e| panic!("{e}: {}", &q[..40]));
+    }
+}
+
+#[tokio::test]
+async fn at_timestamps_out_of_range_are_bad_data() {
+    let src = source(Duration::ZERO);
+    let engine = Engine::default();
+    for q in ["x @ 1e300", "x @ -1e300", "rate(x[5m] @ 1e18)"] {
+        let e = engine.instant_query(&src, q, 0).await.expect_err(q);
+        assert_eq!(e.kind(), ErrorKind::BadData, "{e}");
+        assert!(
+            e.to_string()
+                .contains("timestamp out of bounds for @ modifier"),
+            "{e}"
+        );
+    }
+    assert!(engine.instant_query(&src, "x @ 3600", 0).await.is_ok());
+}

@@ -3,6 +3,7 @@
 //! ([`HttpMetrics`]), one start/stop sequence for servers and background tasks ([`Runner`]),
 //! and SIGINT/SIGTERM handling.
 
+mod catch_panic;
 pub mod cli;
 mod health;
 mod http_metrics;

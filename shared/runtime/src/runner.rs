@@ -107,7 +107,8 @@ impl Runner {
     }
 
     /// Serves `router` on `listener` from now on, with `health`'s HTTP request metrics recorded
-    /// for every route. Merge `health.router()` into `router` for the probes and `/metrics`.
+    /// for every route and a handler that panics answering 500 (`catch_panic.rs`). Merge
+    /// `health.router()` into `router` for the probes and `/metrics`.
     pub fn serve_http(&mut self, name: &str, listener: Listener, router: Router, health: &Health) {
         self.serve_http_as(name, listener, router, health, Handler::Route);
     }
@@ -122,6 +123,7 @@ impl Runner {
         handler: Handler,
     ) {
         self.track(health);
+        let router = router.layer(axum::middleware::from_fn(crate::catch_panic::catch_panic));
         let router = health.http_metrics().instrument_as(router, handler);
         let stopped = self.stopped();
         let addr = listener.addr;

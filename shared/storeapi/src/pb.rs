@@ -73,3 +73,19 @@ pub mod prometheus_copy {
 pub mod prometheus {
     tonic::include_proto!("prometheus");
 }
+
+/// Package `io.prometheus.write.v2`: the Prometheus remote write 2.0 request (symbols table,
+/// series with label references), as a Prometheus 3 sender configured with
+/// `protobuf_message: io.prometheus.write.v2.Request` sends it to `/api/v1/receive`.
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    rustdoc::all
+)]
+pub mod write_v2 {
+    tonic::include_proto!("io.prometheus.write.v2");
+}

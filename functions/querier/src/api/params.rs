@@ -120,15 +120,21 @@ fn parse_go_float(s: &str) -> Option<f64> {
     if body.starts_with("0x") {
         return None;
     }
-    if body.starts_with("inf") && body != "inf" && body != "infinity" {
+    let is_inf = body == "inf" || body == "infinity";
+    if body.starts_with("inf") && !is_inf {
         return None;
     }
-    s.parse::<f64>().ok()
+    // Go answers `ErrRange` (not ±Inf) for a finite literal out of range, such as `1e400`.
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() || is_inf || f.is_nan())
 }
 
-/// Prometheus' `parseTime`: float Unix seconds (fraction rounded to ms) or RFC 3339.
+/// Prometheus' `parseTime`: float Unix seconds (fraction rounded to ms) or RFC 3339. Unlike
+/// Prometheus, `NaN` and `±Inf` are errors (Prometheus 2.42 turns them into the meaningless
+/// time -9223372036.854).
 pub(crate) fn parse_time(s: &str) -> Result<Nanos, String> {
-    if let Some(f) = parse_go_float(s) {
+    if let Some(f) = parse_go_float(s).filter(|f| f.is_finite()) {
         let secs = f.trunc();
         let frac = (f.fract() * 1000.0).round() / 1000.0;
         let ns = (frac * 1e9) as i64;
@@ -327,6 +333,16 @@ mod tests {
         assert_eq!(parse_time("1.0004").map(to_ms), Ok(1000));
         assert_eq!(parse_time("1.0006").map(to_ms), Ok(1001));
         assert_eq!(parse_time("1e3").map(to_ms), Ok(1_000_000));
+        for bad in ["1e400", "-1e400", "NaN", "nan", "Inf", "-Inf", "+infinity"] {
+            assert_eq!(
+                parse_time(bad),
+                Err(format!("cannot parse \"{bad}\" to a valid timestamp"))
+            );
+        }
+        assert_eq!(
+            parse_duration("1e400"),
+            Err("cannot parse \"1e400\" to a valid duration".into())
+        );
         assert_eq!(
             parse_time("2015-07-01T20:10:51.781Z").map(to_ms),
             Ok(1435781451781)

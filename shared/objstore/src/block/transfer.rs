@@ -1,11 +1,16 @@
 //! Block upload and download between a local block directory and a bucket, following Thanos'
 //! `block.Upload` / `block.Download` order (`pkg/block/block.go`): chunks, index, tombstones, then
-//! meta.json last, so a block without meta.json is always a partial upload.
+//! meta.json last, so a block without meta.json is always a partial upload. An upload first
+//! deletes what an interrupted upload of the same block left (objects under `<ULID>/` without
+//! meta.json: nothing reads them), so the retry leaves the block whole and nothing else.
+//! Invisible leftovers stay: S3 incomplete multipart uploads (an `AbortIncompleteMultipartUpload`
+//! lifecycle rule removes them) and FILESYSTEM staging files (`chunks/000001#1`, which
+//! object_store's `LocalFileSystem` neither lists nor deletes).
 
 use std::path::{Path as FsPath, PathBuf};
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use strata_tsdb::meta::{
@@ -138,6 +143,7 @@ pub async fn upload_block_with(
             .collect();
     }
 
+    remove_partial_upload(store, id).await?;
     let total: u64 = files.iter().map(|(_, s)| s).sum();
     // chunks/* sort before index, and index before tombstones: Thanos' order falls out of the sort.
     for (rel, size) in &files {
@@ -151,6 +157,24 @@ pub async fn upload_block_with(
         .await?;
     tracing::info!(block = %id, files = files.len() + 1, bytes = total, "uploaded block");
     Ok(meta)
+}
+
+/// Delete the objects of block `id` if it has no meta.json (a partial upload, see the module
+/// docs); a complete block is left as it is (the upload then overwrites its files).
+async fn remove_partial_upload(store: &dyn ObjectStore, id: Ulid) -> Result<()> {
+    let prefix = block_prefix(id);
+    let meta = block_path(id, META_FILENAME);
+    let objects: Vec<Path> = store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await?;
+    if objects.is_empty() || objects.contains(&meta) {
+        return Ok(());
+    }
+    tracing::info!(block = %id, objects = objects.len(),
+        "deleting the leftovers of an interrupted upload before uploading again");
+    super::delete_block(store, id).await
 }
 
 async fn upload_file(
