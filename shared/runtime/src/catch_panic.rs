@@ -3,15 +3,13 @@
 //! cannot be caught: it must be prevented where the recursion is, as the PromQL engine does.)
 
 use std::any::Any;
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::panic::AssertUnwindSafe;
 
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
 
 /// The body of the 500: Prometheus' API error shape (`errorType` `internal`), which every
 /// strata HTTP API either uses or tolerates.
@@ -24,7 +22,7 @@ const BODY: &str = concat!(
 pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    match (CatchUnwind(Box::pin(next.run(req)))).await {
+    match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(resp) => resp,
         Err(panic) => {
             tracing::error!(%method, path, panic = panic_message(&*panic), "request handler panicked");
@@ -34,23 +32,6 @@ pub(crate) async fn catch_panic(req: Request, next: Next) -> Response {
                 BODY,
             )
                 .into_response()
-        }
-    }
-}
-
-/// A future whose panics while polled become `Err` (futures' `catch_unwind`, without the
-/// dependency).
-struct CatchUnwind<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fut = self.get_mut().0.as_mut();
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(panic) => Poll::Ready(Err(panic)),
         }
     }
 }
