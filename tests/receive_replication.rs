@@ -79,10 +79,19 @@ fn rf3_survives_a_dead_receiver_without_losing_acknowledged_samples() {
     let mut acked: Vec<i64> = Vec::new();
     let mut k = 0i64;
     // Node 2 is `kill -9`ed by another thread while writes go to each receiver in turn; a
-    // write to it that fails is not acknowledged (it may or may not be stored).
+    // write to it that fails is not acknowledged (it may or may not be stored). The kill comes
+    // after 120 acknowledged writes (not after a fixed time: on a loaded machine a fixed delay
+    // left too few writes before it), so the load runs on both sides of it.
     let pid = nodes[2].child.id();
+    let acked_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&acked_so_far);
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while seen.load(std::sync::atomic::Ordering::Relaxed) < 120
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let _ = std::process::Command::new("kill")
             .args(["-9", &pid.to_string()])
             .status();
@@ -92,7 +101,10 @@ fn rf3_survives_a_dead_receiver_without_losing_acknowledged_samples() {
     while after_kill < 60 {
         let n = if dead { k as usize % 2 } else { k as usize % 3 };
         match nodes[n].write(&[], &payload(base, k)) {
-            Ok((200, _)) => acked.push(k),
+            Ok((200, _)) => {
+                acked.push(k);
+                acked_so_far.store(acked.len(), std::sync::atomic::Ordering::Relaxed);
+            }
             Ok((code, text)) if n == 2 => eprintln!("write {k} to the dying node: {code} {text}"),
             Err(e) if n == 2 => {
                 eprintln!("write {k} to the dying node: {e}");

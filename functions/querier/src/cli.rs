@@ -15,6 +15,7 @@ use strata_runtime::cli::{ListenDefaults, ListenFlags, duration, positive_durati
 use crate::QuerierConfig;
 use crate::endpoints::{EndpointError, EndpointOptions, EndpointSet};
 use crate::service::{Running, ServiceConfig, ServiceError};
+use crate::tenancy::Tenancy;
 
 /// The querier's listen addresses.
 #[derive(Debug, Clone)]
@@ -90,6 +91,30 @@ pub struct QueryArgs {
         default_value = "THANOS-TENANT"
     )]
     pub tenant_header: String,
+    /// Confine every query, series and label request (and the querier's own StoreAPI) to the
+    /// tenant's series: a `<--query.tenant-label-name>="<tenant>"` matcher is added to every
+    /// selector, the tenant being the tenant header's value or `--query.default-tenant-id`.
+    #[arg(
+        long = "query.enforce-tenancy",
+        env = "STRATA_QUERY_ENFORCE_TENANCY",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub enforce_tenancy: bool,
+    /// Label naming a series' tenant, for `--query.enforce-tenancy` (receive's
+    /// `--receive.tenant-label-name`).
+    #[arg(
+        long = "query.tenant-label-name",
+        env = "STRATA_QUERY_TENANT_LABEL_NAME",
+        default_value = "tenant_id"
+    )]
+    pub tenant_label: String,
+    /// Tenant of requests without a tenant header, for `--query.enforce-tenancy`.
+    #[arg(
+        long = "query.default-tenant-id",
+        env = "STRATA_QUERY_DEFAULT_TENANT_ID",
+        default_value = "default-tenant"
+    )]
+    pub default_tenant: String,
     /// Give up on a store's response after this long (0 = wait as long as the query may).
     #[arg(long = "store.response-timeout", env = "STRATA_STORE_RESPONSE_TIMEOUT", default_value = "0ms", value_parser = duration)]
     pub store_response_timeout: Duration,
@@ -112,6 +137,10 @@ impl QueryArgs {
             partial_response: self.partial_response,
             auto_downsampling: self.auto_downsampling,
             tenant_header: self.tenant_header.clone(),
+            tenancy: self.enforce_tenancy.then(|| Tenancy {
+                label: self.tenant_label.clone(),
+                default_tenant: self.default_tenant.clone(),
+            }),
             flags,
         }
     }
@@ -190,6 +219,7 @@ mod tests {
         assert_eq!(c.partial_response, d.partial_response);
         assert_eq!(c.max_concurrent, d.max_concurrent);
         assert_eq!(c.tenant_header, "THANOS-TENANT");
+        assert!(c.tenancy.is_none());
         assert!(c.replica_labels.is_empty());
         let set = a.endpoint_set().unwrap();
         assert_eq!(
@@ -211,6 +241,9 @@ mod tests {
             "--query.auto-downsampling",
             "--query.max-concurrent=4",
             "--query.tenant-header=X-Scope-OrgID",
+            "--query.enforce-tenancy",
+            "--query.tenant-label-name=org",
+            "--query.default-tenant-id=anonymous",
             "--store.response-timeout=10s",
             "--endpoint.info-timeout=500ms",
             "--endpoint.poll-interval=1m",
@@ -225,6 +258,11 @@ mod tests {
         assert!(c.auto_downsampling);
         assert_eq!(c.max_concurrent, 4);
         assert_eq!(c.tenant_header, "X-Scope-OrgID");
+        let t = c.tenancy.unwrap();
+        assert_eq!(
+            (t.label.as_str(), t.default_tenant.as_str()),
+            ("org", "anonymous")
+        );
         let set = a.endpoint_set().unwrap();
         assert_eq!(
             set.options().response_timeout,
@@ -232,6 +270,14 @@ mod tests {
         );
         assert_eq!(set.options().info_timeout, Duration::from_millis(500));
         assert_eq!(a.poll_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn tenancy_defaults_are_thanos_defaults() {
+        let a = parse(&["--query.enforce-tenancy"]).unwrap();
+        let t = a.querier_config(BTreeMap::new()).tenancy.unwrap();
+        assert_eq!(t.label, "tenant_id");
+        assert_eq!(t.default_tenant, "default-tenant");
     }
 
     #[test]

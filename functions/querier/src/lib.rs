@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod endpoints;
 pub mod service;
+pub mod tenancy;
 pub mod ui;
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use strata_promql::{Engine, EngineOptions, StoreQueryable};
-use strata_storeapi::RequestContext;
+use strata_storeapi::{RequestContext, Store};
 use strata_tsdb::matchers::Matcher;
 
 pub use endpoints::{EndpointSet, EndpointStatus};
@@ -37,6 +38,9 @@ pub struct QuerierConfig {
     /// `--query.tenant-header`: the HTTP header naming the tenant (forwarded to the stores as
     /// gRPC metadata `thanos-tenant`).
     pub tenant_header: String,
+    /// `--query.enforce-tenancy`, `--query.tenant-label-name` and `--query.default-tenant-id`:
+    /// when set, every request sees only its tenant's series.
+    pub tenancy: Option<tenancy::Tenancy>,
     /// The effective flag values, shown by `/api/v1/status/flags`.
     pub flags: std::collections::BTreeMap<String, String>,
 }
@@ -51,6 +55,7 @@ impl Default for QuerierConfig {
             partial_response: false,
             auto_downsampling: false,
             tenant_header: "THANOS-TENANT".to_string(),
+            tenancy: None,
             flags: std::collections::BTreeMap::new(),
         }
     }
@@ -103,14 +108,33 @@ impl Querier {
         }
     }
 
+    /// The store for one request: the endpoints allowed by `storeMatch[]`, confined to the
+    /// request's tenant when tenancy is enforced.
+    pub fn store(&self, opts: &RequestOptions) -> Arc<dyn Store> {
+        self.confine(self.endpoints.proxy_for(&opts.store_matchers))
+    }
+
+    /// `store` confined to each request's tenant when tenancy is enforced, else `store`.
+    pub fn confine(&self, store: Arc<dyn Store>) -> Arc<dyn Store> {
+        match &self.config.tenancy {
+            Some(t) => t.confine(store),
+            None => store,
+        }
+    }
+
+    /// The context the stores get: the request's tenant (`thanos-tenant` metadata), as
+    /// Thanos' querier forwards it, with or without enforcement.
+    pub fn request_context(&self, opts: &RequestOptions) -> RequestContext {
+        RequestContext {
+            tenant: opts.tenant.clone(),
+        }
+    }
+
     /// The data source for one request: the endpoints allowed by `storeMatch[]`, the tenant,
     /// partial-response strategy, deduplication and resolution.
     pub fn queryable(&self, opts: &RequestOptions) -> StoreQueryable {
-        let store = self.endpoints.proxy_for(&opts.store_matchers);
-        StoreQueryable::new(store)
-            .with_context(RequestContext {
-                tenant: opts.tenant.clone(),
-            })
+        StoreQueryable::new(self.store(opts))
+            .with_context(self.request_context(opts))
             .with_partial_response(opts.partial_response)
             .with_dedup(if opts.dedup {
                 opts.replica_labels.clone()

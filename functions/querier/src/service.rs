@@ -67,9 +67,10 @@ pub async fn start(
     };
     tracing::info!(grpc_addr = %running.grpc_addr, http_addr = %running.http_addr, "querier listening");
 
+    // The querier's own StoreAPI is confined to the caller's tenant like the HTTP API.
+    let as_store: Arc<dyn Store> = querier.confine(endpoints.proxy_for(&[]));
     let app = health.router().merge(router(querier));
     runner.serve_http("API", http, app, &health);
-    let as_store: Arc<dyn Store> = endpoints.proxy_for(&[]);
     runner.serve_grpc(
         "query StoreAPI",
         grpc,

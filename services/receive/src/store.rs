@@ -1,6 +1,9 @@
 //! The StoreAPI of receive: one [`Store`] over every
 //! tenant's head and local blocks, as Thanos receive's `MultiTSDBStore` serves all tenants and
-//! tells them apart by the tenant external label (the request's tenant is not a filter).
+//! tells them apart by the tenant external label. A request carrying a tenant (`thanos-tenant`
+//! metadata, sent by a querier with `--query.enforce-tenancy` and with a tenant header) is
+//! served that tenant's series only (Thanos' receive leaves that to the querier's tenant
+//! matcher); one without sees every tenant.
 //!
 //! * `info`: component type `receive`; one label set per tenant (tenant label + `--label`s);
 //!   min/max time over all heads and local blocks (all time when there is no data, so a proxy
@@ -199,13 +202,19 @@ async fn block_series(
 }
 
 impl ReceiveStore {
-    /// Per matching tenant (external labels accepted by `ms`): the tenant and the matchers left.
-    fn tenants_for(&self, ms: &[LabelMatcher]) -> Result<Vec<TenantMatch>, StoreError> {
+    /// Per matching tenant (the request's tenant, if it names one, with external labels
+    /// accepted by `ms`): the tenant and the matchers left.
+    fn tenants_for(
+        &self,
+        ctx: &RequestContext,
+        ms: &[LabelMatcher],
+    ) -> Result<Vec<TenantMatch>, StoreError> {
         let matchers = matchers_from_pb(ms)?;
         Ok(self
             .db
             .tenant_list()
             .into_iter()
+            .filter(|t| ctx.tenant.as_ref().is_none_or(|name| *name == t.name))
             .filter_map(|t| match_external_labels(&matchers, &t.ext).map(|rest| (t, rest)))
             .collect())
     }
@@ -213,12 +222,13 @@ impl ReceiveStore {
     /// Full labels (external labels applied) of the series matching per tenant in `[mint, maxt]`.
     async fn matching_labels(
         &self,
+        ctx: &RequestContext,
         ms: &[LabelMatcher],
         mint: i64,
         maxt: i64,
     ) -> Result<BTreeSet<Labels>, StoreError> {
         let mut out = BTreeSet::new();
-        for (t, rest) in self.tenants_for(ms)? {
+        for (t, rest) in self.tenants_for(ctx, ms)? {
             let (ext, series) = tenant_series(&t, &rest, mint, maxt, true).await?;
             out.extend(series.keys().map(|l| with_external_labels(l, &ext)));
         }
@@ -266,7 +276,7 @@ impl Store for ReceiveStore {
         ctx: &RequestContext,
         req: SeriesRequest,
     ) -> Result<SeriesStream, StoreError> {
-        let tenants = self.tenants_for(&req.matchers)?;
+        let tenants = self.tenants_for(ctx, &req.matchers)?;
         if req.matchers.is_empty() || tenants.iter().any(|(_, rest)| rest.is_empty()) {
             return Err(StoreError::InvalidArgument(
                 "no matchers specified (excluding external labels)".to_string(),
@@ -285,11 +295,11 @@ impl Store for ReceiveStore {
 
     async fn label_names(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: LabelNamesRequest,
     ) -> Result<LabelNamesResponse, StoreError> {
         let series = self
-            .matching_labels(&req.matchers, req.start, req.end)
+            .matching_labels(ctx, &req.matchers, req.start, req.end)
             .await?;
         let names: BTreeSet<String> = series
             .iter()
@@ -300,14 +310,14 @@ impl Store for ReceiveStore {
 
     async fn label_values(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: LabelValuesRequest,
     ) -> Result<LabelValuesResponse, StoreError> {
         if !label_values_wanted(&req)? {
             return Ok(LabelValuesResponse::default());
         }
         let series = self
-            .matching_labels(&req.matchers, req.start, req.end)
+            .matching_labels(ctx, &req.matchers, req.start, req.end)
             .await?;
         let values: BTreeSet<String> = series
             .iter()

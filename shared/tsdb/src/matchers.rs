@@ -1,11 +1,18 @@
 //! Label matchers with Prometheus semantics (`model/labels/matcher.go`, `regexp.go`): `=`, `!=`,
 //! `=~`, `!~`; regular expressions are fully anchored (`^(?s:…)$`, `.` matches newlines, as in
 //! Prometheus) and compiled once. A missing label has the value `""` for matching purposes.
+//!
+//! A [`Matcher`] is cheap to clone: the pattern and its compiled form are shared (`Arc`), so a
+//! store that hands one request's matchers to thousands of tenants holds one copy, not one per
+//! tenant. Compiled programs are bounded ([`REGEX_SIZE_LIMIT`], [`REGEX_DFA_SIZE_LIMIT`], the
+//! regex crate's own defaults made explicit) and so is the pattern ([`MAX_REGEX_LEN`]); a larger
+//! one is [`Error::Regex`], which the StoreAPI answers with `InvalidArgument`.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use crate::{Error, Result};
 
@@ -52,7 +59,7 @@ enum RegexKind {
     /// `.+`: every non-empty string.
     NonEmpty,
     /// Anything else: the compiled, anchored regex.
-    Compiled(Box<Regex>),
+    Compiled(Regex),
 }
 
 impl RegexKind {
@@ -72,14 +79,47 @@ fn is_literal(s: &str) -> bool {
     !s.chars().any(|c| r"\.+*?()|[]{}^$".contains(c))
 }
 
+/// Bound on one compiled regex program (the regex crate's `RegexBuilder::size_limit` default).
+pub const REGEX_SIZE_LIMIT: usize = 10 << 20;
+/// Bound on the lazy DFA cache of one regex (the regex crate's `dfa_size_limit` default).
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+/// Longest regex pattern accepted, in bytes. Parsing costs far more memory than the pattern
+/// itself (measured: a 1 MB alternation peaks near 190 MB and 2 MB near 350 MB before the
+/// compiled-size limit rejects it; 256 KiB stays near 65 MB), so the pattern is bounded first.
+/// Prometheus has no such bound; a literal alternation this long already exceeds
+/// [`REGEX_SIZE_LIMIT`], so nothing that compiled before is lost except huge plain literals.
+pub const MAX_REGEX_LEN: usize = 256 << 10;
+
+/// `pattern` shortened for error messages (a rejected pattern may be megabytes long).
+fn abbreviate(pattern: &str) -> String {
+    const KEEP: usize = 64;
+    match pattern.char_indices().nth(KEEP) {
+        Some((i, _)) => format!("{}… ({} bytes)", &pattern[..i], pattern.len()),
+        None => pattern.to_string(),
+    }
+}
+
+fn build(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
+        .build()
+}
+
 fn compile(pattern: &str) -> Result<RegexKind> {
     let err = |e: regex::Error| Error::Regex {
-        pattern: pattern.to_string(),
+        pattern: abbreviate(pattern),
         source: Box::new(e),
     };
+    if pattern.len() > MAX_REGEX_LEN {
+        return Err(err(regex::Error::Syntax(format!(
+            "pattern is {} bytes, longer than the limit of {MAX_REGEX_LEN}",
+            pattern.len()
+        ))));
+    }
     // The pattern must compile on its own, so that e.g. `a)|(b` is not accepted by the wrapping.
-    Regex::new(pattern).map_err(err)?;
-    let compiled = Regex::new(&format!("^(?s:{pattern})$")).map_err(err)?;
+    build(pattern).map_err(err)?;
+    let compiled = build(&format!("^(?s:{pattern})$")).map_err(err)?;
     Ok(match pattern {
         ".*" => RegexKind::Any,
         ".+" => RegexKind::NonEmpty,
@@ -87,7 +127,7 @@ fn compile(pattern: &str) -> Result<RegexKind> {
         p if is_literal(&p.replace('|', "")) => {
             RegexKind::Set(p.split('|').map(str::to_string).collect())
         }
-        _ => RegexKind::Compiled(Box::new(compiled)),
+        _ => RegexKind::Compiled(compiled),
     })
 }
 
@@ -96,8 +136,8 @@ fn compile(pattern: &str) -> Result<RegexKind> {
 pub struct Matcher {
     kind: MatchType,
     name: String,
-    value: String,
-    re: Option<RegexKind>,
+    value: Arc<str>,
+    re: Option<Arc<RegexKind>>,
 }
 
 impl Matcher {
@@ -105,13 +145,13 @@ impl Matcher {
     pub fn new(kind: MatchType, name: impl Into<String>, value: impl Into<String>) -> Result<Self> {
         let value = value.into();
         let re = match kind {
-            MatchType::Regex | MatchType::NotRegex => Some(compile(&value)?),
+            MatchType::Regex | MatchType::NotRegex => Some(Arc::new(compile(&value)?)),
             MatchType::Equal | MatchType::NotEqual => None,
         };
         Ok(Self {
             kind,
             name: name.into(),
-            value,
+            value: value.into(),
             re,
         })
     }
@@ -121,7 +161,7 @@ impl Matcher {
         Self {
             kind: MatchType::Equal,
             name: name.into(),
-            value: value.into(),
+            value: Arc::from(value.into()),
             re: None,
         }
     }
@@ -144,8 +184,8 @@ impl Matcher {
     /// True if a label with value `value` (or `""` for a missing label) is selected.
     pub fn matches(&self, value: &str) -> bool {
         match (self.kind, &self.re) {
-            (MatchType::Equal, _) => value == self.value,
-            (MatchType::NotEqual, _) => value != self.value,
+            (MatchType::Equal, _) => value == &*self.value,
+            (MatchType::NotEqual, _) => value != &*self.value,
             (MatchType::Regex, Some(re)) => re.matches(value),
             (MatchType::NotRegex, Some(re)) => !re.matches(value),
             // Unreachable by construction; fall back to a conservative answer.
@@ -160,8 +200,8 @@ impl Matcher {
 
     /// For `=` and literal or literal-alternation regexes: the exact values selected.
     pub fn set_matches(&self) -> Option<Vec<&str>> {
-        match (self.kind, &self.re) {
-            (MatchType::Equal, _) => Some(vec![self.value.as_str()]),
+        match (self.kind, self.re.as_deref()) {
+            (MatchType::Equal, _) => Some(vec![&*self.value]),
             (MatchType::Regex, Some(RegexKind::Literal(l))) => Some(vec![l.as_str()]),
             (MatchType::Regex, Some(RegexKind::Set(s))) => {
                 let mut v: Vec<&str> = s.iter().map(String::as_str).collect();
@@ -228,6 +268,26 @@ mod tests {
             Err(Error::Regex { .. })
         ));
         assert!(Matcher::new(MatchType::NotRegex, "a", "(").is_err());
+    }
+
+    #[test]
+    fn oversized_regex_is_an_error_with_a_short_message() {
+        let long = "x".repeat(MAX_REGEX_LEN + 1);
+        let e = Matcher::new(MatchType::Regex, "a", long.as_str()).unwrap_err();
+        assert!(matches!(e, Error::Regex { .. }));
+        assert!(e.to_string().len() < 300, "{e}");
+        // Within the length bound but over the compiled-size bound.
+        let big = r"(?:\w{100}){100}";
+        assert!(Matcher::new(MatchType::NotRegex, "a", big).is_err());
+        assert!(Matcher::new(MatchType::Regex, "a", "x".repeat(MAX_REGEX_LEN)).is_ok());
+    }
+
+    #[test]
+    fn clones_share_the_pattern_and_compiled_regex() {
+        let a = m(MatchType::Regex, &format!("{}.*", "x".repeat(1000)));
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.value, &b.value));
+        assert!(Arc::ptr_eq(a.re.as_ref().unwrap(), b.re.as_ref().unwrap()));
     }
 
     #[test]

@@ -367,11 +367,7 @@ fn push_unique(warnings: &mut Vec<String>, more: impl IntoIterator<Item = String
 
 /// The store and request context of a series or label request.
 fn store_for(q: &Querier, opts: &RequestOptions) -> (Arc<dyn Store>, RequestContext) {
-    let store = q.endpoints.proxy_for(&opts.store_matchers);
-    let ctx = RequestContext {
-        tenant: opts.tenant.clone(),
-    };
-    (store, ctx)
+    (q.store(opts), q.request_context(opts))
 }
 
 /// `GET|POST /api/v1/series`.
