@@ -932,7 +932,8 @@ fn malformed_requests_get_prometheus_errors_and_the_process_stays_up() {
 // 5. Hostile queries.
 
 /// Each of these used to overflow a stack (aborting the process) or parse for minutes; now
-/// each is a fast 400 `bad_data`, as are times and `@` timestamps out of range.
+/// each is a 400 `bad_data` (rejected before parsing), as are times and `@` timestamps out of
+/// range, and the process keeps answering.
 #[test]
 fn deep_queries_and_bad_times_are_bad_data_and_the_process_stays_up() {
     let tmp = tempfile::tempdir().unwrap();
@@ -961,14 +962,14 @@ fn deep_queries_and_bad_times_are_bad_data_and_the_process_stays_up() {
         requests.push(("POST", "/api/v1/query_range".into(), Some(range)));
     }
     let deep_match = format!("match[]={}", url_encode(&nest("(", "a", ")", 100_000)));
-    requests.push(("POST", "/api/v1/series".into(), Some(deep_match)));
+    requests.push(("POST", "/api/v1/series".into(), Some(deep_match.clone())));
+    requests.push(("POST", "/api/v1/labels".into(), Some(deep_match)));
     for t in ["1e400", "-1e400", "NaN", "Inf"] {
         requests.push(("GET", format!("/api/v1/query?query=1&time={t}"), None));
         let range = format!("/api/v1/query_range?query=1&start={t}&end=1&step=1");
         requests.push(("GET", range, None));
     }
     for (method, target, form) in &requests {
-        let started = std::time::Instant::now();
         let r = common::strata::request(q.http, method, target, form.as_deref())
             .unwrap_or_else(|e| panic!("{method} {target}: {e}\n{}", q.log_tail()));
         let (status, kind, error) = outcome(&r);
@@ -980,10 +981,6 @@ fn deep_queries_and_bad_times_are_bad_data_and_the_process_stays_up() {
             (status, kind.as_str()),
             (400, "bad_data"),
             "{what}: {error}"
-        );
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "{what}"
         );
         q.assert_running();
     }

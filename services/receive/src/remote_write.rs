@@ -276,22 +276,13 @@ pub fn validate_v2_request(
     };
     for (index, ts) in req.timeseries.into_iter().enumerate() {
         let labels = resolve_refs(index, &ts.labels_refs, &symbols)?;
-        check_labels(index, &labels, scheme)?;
-        if !ts.histograms.is_empty() {
-            return Err(Error::HistogramsUnsupported {
-                index,
-                series: format_labels(&labels),
-                count: ts.histograms.len(),
-            });
-        }
-        out.exemplars_dropped += ts.exemplars.len();
+        let entry = Entry {
+            index,
+            histograms: ts.histograms.len(),
+            exemplars: ts.exemplars.len(),
+        };
         let points = ts.samples.iter().map(|s| (s.timestamp, s.value));
-        let samples = validate_points(index, &labels, points)?;
-        if samples.is_empty() {
-            continue;
-        }
-        out.samples += samples.len();
-        out.series.push((without_empty(labels), samples));
+        out.push(entry, labels, scheme, points)?;
     }
     Ok(out)
 }
@@ -359,23 +350,54 @@ pub fn validate_request(req: WriteRequest, scheme: NameValidation) -> Result<Dec
             .into_iter()
             .map(|PbLabel { name, value }| Label { name, value })
             .collect();
+        let entry = Entry {
+            index,
+            histograms: ts.histograms.len(),
+            exemplars: ts.exemplars.len(),
+        };
+        let points = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        out.push(entry, labels, scheme, points)?;
+    }
+    Ok(out)
+}
+
+/// What a series entry of either message version carries besides labels and samples.
+struct Entry {
+    /// Index of the entry in the request (0-based).
+    index: usize,
+    /// Native histogram samples (refused).
+    histograms: usize,
+    /// Exemplars (dropped and counted).
+    exemplars: usize,
+}
+
+impl DecodedWrite {
+    /// Validates one series entry of either message version and adds it (entries without
+    /// samples are skipped).
+    fn push(
+        &mut self,
+        entry: Entry,
+        labels: Vec<Label>,
+        scheme: NameValidation,
+        points: impl ExactSizeIterator<Item = (i64, f64)>,
+    ) -> Result<(), Error> {
+        let index = entry.index;
         check_labels(index, &labels, scheme)?;
-        if !ts.histograms.is_empty() {
+        if entry.histograms > 0 {
             return Err(Error::HistogramsUnsupported {
                 index,
                 series: format_labels(&labels),
-                count: ts.histograms.len(),
+                count: entry.histograms,
             });
         }
-        out.exemplars_dropped += ts.exemplars.len();
-        let samples = validate_samples(index, &labels, &ts.samples)?;
-        if samples.is_empty() {
-            continue;
+        self.exemplars_dropped += entry.exemplars;
+        let samples = validate_points(index, &labels, points)?;
+        if !samples.is_empty() {
+            self.samples += samples.len();
+            self.series.push((without_empty(labels), samples));
         }
-        out.samples += samples.len();
-        out.series.push((without_empty(labels), samples));
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Validate the label set of series entry `index` as sent (see the module docs) and return

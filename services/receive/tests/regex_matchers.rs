@@ -3,7 +3,6 @@
 //! once per tenant. A counting global allocator (`peak_alloc`) measures the peak heap of each request.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use peak_alloc::PeakAlloc;
 use strata_receive::head::HeadOptions;
@@ -69,7 +68,6 @@ async fn a_multi_megabyte_regex_is_invalid_argument_without_the_memory() {
     let store = db.store();
     // 4 MB of alternatives: compiling it would take hundreds of MB before any size limit hits.
     let pattern: String = (0..400_000).map(|i| format!("v{i:07}|")).collect();
-    let started = Instant::now();
     let (res, peak) = peak_growth(series(
         store.as_ref(),
         vec![pb_matcher(label_matcher::Type::Re, "job", &pattern)],
@@ -85,11 +83,6 @@ async fn a_multi_megabyte_regex_is_invalid_argument_without_the_memory() {
         ),
     }
     assert!(peak < 16 * MB, "a rejected regex cost {} MB", peak / MB);
-    assert!(
-        started.elapsed().as_secs() < 2,
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
